@@ -1,0 +1,13 @@
+"""sklopt: the levers of neural-network optimization as scikit-learn parameters.
+
+Subpackages
+-----------
+neural_network
+    MLPClassifier and MLPRegressor, trained by PyTorch through skorch.
+preprocessing
+    MinMax scaling and tabular augmentation.
+distillation
+    Teacher -> student knowledge distillation.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Multi-layer perceptrons trained by PyTorch through skorch, sklearn's API."""
+
+from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,0 +1,83 @@
+"""Devices and torch threads."""
+
+import re
+from contextlib import contextmanager
+
+import torch
+
+_CUDA_RE = re.compile(r"^cuda(:\d+)?$")
+
+
+def resolve_device(device):
+    """Return the torch device string that ``device`` asks for.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+        ``"auto"`` is CUDA when available, else the CPU.
+
+    Returns
+    -------
+    str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not one of the accepted strings, or names a CUDA device that
+        this machine does not have.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if not isinstance(device, str) or not _CUDA_RE.match(device):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
+        )
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this machine;"
+            " use device='auto' or device='cpu'."
+        )
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested but this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s)."
+        )
+    return device
+
+
+# Largest (rows x weight-matrix entries) product for which one torch thread trains
+# faster than several on a CPU: below it the per-op dispatch cost dominates and extra
+# threads only add synchronisation. Measured on a 2-core machine
+# (benchmarks/bench_fit.py --threads): (100,) at batch 200 or 2000 is faster on 1
+# thread, (256, 256) at batch 200 faster on 2.
+_SINGLE_THREAD_WORK = 12_000_000
+
+
+def cpu_threads_for(layer_units, batch_size):
+    """Number of torch threads to train a net of ``layer_units`` on the CPU.
+
+    One thread for small nets, else torch's current setting (which joblib/loky workers
+    already limit to their share of the cores).
+    """
+    widest = max(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    if widest * batch_size <= _SINGLE_THREAD_WORK:
+        return 1
+    return torch.get_num_threads()
+
+
+@contextmanager
+def torch_threads(n):
+    """Run the body with ``n`` torch intra-op threads, then restore the previous count."""
+    previous = torch.get_num_threads()
+    if n is None or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
