@@ -815,7 +815,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     >>> from sklearn.datasets import make_regression
     >>> from sklopt.neural_network import MLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
-    >>> reg = MLPRegressor((32,), learning_rate_init=0.01, max_iter=300, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300,
+    ...                    random_state=0)
     >>> reg.fit(X, y / 100).score(X, y / 100) > 0.9
     True
     """
