@@ -3,6 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklopt.neural_network import MLPClassifier, MLPRegressor
+from sklopt.preprocessing import MinMaxScaler
 
 # Small, quick, CPU-only instances: the checks fit hundreds of times.
 ESTIMATORS = [
@@ -10,6 +11,8 @@ ESTIMATORS = [
                   learning_rate_init=0.01),
     MLPRegressor(hidden_layer_sizes=(16,), max_iter=200, random_state=0, device="cpu",
                  learning_rate_init=0.01),
+    MinMaxScaler(),
+    MinMaxScaler(quantile_range=(5.0, 95.0), clip=True),
 ]
 
 # The checks that fail, and why; the same reasons hold for every network estimator.
@@ -32,6 +35,8 @@ _MLP_EXPECTED_FAILURES = {
 
 def expected_failed_checks(estimator):
     """Expected failures of ``estimator`` in sklearn's checks, with their reasons."""
+    if isinstance(estimator, MinMaxScaler):
+        return {}
     return _MLP_EXPECTED_FAILURES
 
 

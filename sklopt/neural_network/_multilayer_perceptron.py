@@ -20,7 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, compute_sample_weight
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -95,6 +95,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         "penalty": [StrOptions(set(PENALTIES)), None],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "device": [str],
+        "augment": [None, HasMethods(["bind"]), list],
     }
 
     @abstractmethod
@@ -103,7 +104,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
                  n_iter_no_change, max_fun, init, dropout, batch_norm, penalty, l1_ratio,
-                 device):
+                 device, augment):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -134,6 +135,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.device = device
+        self.augment = augment
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
@@ -166,6 +168,29 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 "be clipped"
             )
         return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _augmenters(self):
+        """The ``augment`` parameter as a validated list of augmenters."""
+        if self.augment is None:
+            return []
+        augmenters = self.augment if isinstance(self.augment, list) else [self.augment]
+        for aug in augmenters:
+            if not hasattr(aug, "bind"):
+                raise TypeError(
+                    "augment must be None, an augmenter of sklopt.preprocessing (e.g. "
+                    f"SwapNoise(0.1)) or a list of them; got {aug!r}."
+                )
+        return augmenters
+
+    def _bind_augmenters(self, data):
+        """Augmenters bound to the training tensors; class indices become one-hot soft
+        labels when an augmenter mixes labels."""
+        augmenters = self._augmenters()
+        if any(a.mixes_labels for a in augmenters) and data.y.dtype == torch.int64:
+            data.y = torch.nn.functional.one_hot(data.y, self.n_outputs_).float()
+        seeds = torch.randint(np.iinfo(np.int32).max, (len(augmenters),),
+                              generator=self._generator).tolist()
+        return [a.bind(data.X, seed) for a, seed in zip(augmenters, seeds)]
 
     def _hyper(self):
         return {name: getattr(self, name) for name in _OPTIMIZER_PARAMS}
@@ -274,6 +299,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         net.callbacks_ = callbacks
 
         data = self._train_tensors(X, target, sample_weight, device)
+        net.augment = self._bind_augmenters(data)
         torch_device = torch.device(device)
         cuda = [torch_device.index or 0] if torch_device.type == "cuda" else []
         threads = cpu_threads_for(self._layer_units, batch_size) if not cuda else None
@@ -287,6 +313,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             net.closure_losses_ = []
             net.partial_fit(data)
         net.callbacks_ = []
+        net.augment = ()  # bound augmenters hold training statistics: not part of the model
         self._finish_fit(net, monitor, data, stochastic, incremental)
         return self
 
@@ -525,6 +552,14 @@ default='constant'
     device : {'auto', 'cpu', 'cuda', 'cuda:N'}, default='auto'
         Where to train: ``'auto'`` is CUDA when available, else the CPU. A model
         trained on a GPU pickles and loads on a CPU-only machine.
+
+    augment : augmenter, list of augmenters or None, default=None
+        Data augmentation from :mod:`sklopt.preprocessing` (``GaussianNoise``,
+        ``SwapNoise``, ``FeatureMask``, ``Mixup``, ``CutMix``), applied to every
+        training mini-batch on the training device, fresh each epoch; never to
+        validation data nor at predict time. Mixup and CutMix train on soft labels
+        (mixed targets for the regressor). Its parameters tune like any nested
+        estimator's: ``{"mlp__augment__p": [0.05, 0.15]}``.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -628,7 +663,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0,
                  batch_norm=False, penalty="l2", l1_ratio=0.5, device="auto",
-                 class_weight=None):
+                 augment=None, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -639,7 +674,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             init=init, dropout=dropout, batch_norm=batch_norm, penalty=penalty,
-            l1_ratio=l1_ratio, device=device,
+            l1_ratio=l1_ratio, device=device, augment=augment,
         )
         self.class_weight = class_weight
 
@@ -834,7 +869,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto",
                  dropout=0.0, batch_norm=False, penalty="l2", l1_ratio=0.5,
-                 device="auto"):
+                 device="auto", augment=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -845,7 +880,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             init=init, dropout=dropout, batch_norm=batch_norm, penalty=penalty,
-            l1_ratio=l1_ratio, device=device,
+            l1_ratio=l1_ratio, device=device, augment=augment,
         )
 
     def _out_activation(self):

@@ -55,12 +55,15 @@ class BatchIterator:
     """Yield ``(X, y, sample_weight, denominator)`` batches sliced from a TensorData.
 
     With ``shuffle``, the rows are permuted once per epoch (one gather) and then cut into
-    contiguous slices. ``denominator`` is a Python float: the batch's size, or its weight
+    contiguous slices. ``augment`` (bound augmenters ``aug(X, y) -> (X, y)``) are applied
+    to the epoch's rows before they are cut. ``denominator`` is a Python float: the batch's size, or its weight
     sum when sample weights are given; the penalty is divided by it, as in sklearn.
     """
 
-    def __init__(self, data, batch_size, shuffle=False, generator=None, drop_single=False):
+    def __init__(self, data, batch_size, shuffle=False, generator=None, drop_single=False,
+                 augment=()):
         self.data = data
+        self.augment = augment
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -84,6 +87,11 @@ class BatchIterator:
             y = None if y is None else y[perm]
             if w is not None:
                 w, w_cpu = w[perm], w_cpu[perm_cpu.numpy()]
+        # Augment the whole epoch at once (fresh every epoch): one large op per
+        # augmenter instead of one small op per batch, which made SwapNoise cost 40% of
+        # a small net's epoch (benchmarks/bench_augment.py).
+        for aug in self.augment:
+            X, y = aug(X, y)
         starts = range(0, n, bs)
         if self.drop_single and n > 1 and n % bs == 1:
             starts = starts[:-1]
@@ -142,7 +150,8 @@ class SkloptNet(NeuralNet):
     generator : torch.Generator
         CPU random source of the shuffling.
     augment : list of callables
-        Batch augmenters ``aug(X, y, generator) -> (X, y)``, applied to training batches.
+        Bound augmenters ``aug(X, y) -> (X, y)``, applied to the training rows of every
+        epoch (never to validation or prediction data).
     closure_step : bool
         Whether the optimizer needs a closure (L-BFGS); the loss of each closure call is
         then kept in ``closure_losses_``.
@@ -199,7 +208,8 @@ class SkloptNet(NeuralNet):
         batch_size = self.batch_size if training else 65536
         return BatchIterator(dataset, batch_size, shuffle=training and self.shuffle,
                              generator=self.generator,
-                             drop_single=training and self.drop_single)
+                             drop_single=training and self.drop_single,
+                             augment=self.augment if training else ())
 
     # ----------------------------------------------------------------- training
     def penalty_value(self):
@@ -218,8 +228,6 @@ class SkloptNet(NeuralNet):
     def train_step(self, batch, **fit_params):
         """One optimizer step on ``batch``; returns ``(loss, n_rows, penalty coef)``."""
         X, y, w, denom = batch
-        for aug in self.augment:
-            X, y = aug(X, y, self.generator)
         coef = self.alpha / denom
         group = self._weight_decay_group
         if group is not None and group["weight_decay"] != coef:
