@@ -165,7 +165,16 @@ class GaussianNoise(BaseAugmenter):
         return noise.mul_(self.scale * stats["std"]).add_(X), y
 
 
-class SwapNoise(BaseAugmenter):
+class _CellAugmenter(BaseAugmenter):
+    """Augmenters that act on each cell with a probability ``p``."""
+
+    _parameter_constraints: dict = {
+        **BaseAugmenter._parameter_constraints,
+        "p": [Interval(Real, 0, 1, closed="both")],
+    }
+
+
+class SwapNoise(_CellAugmenter):
     """Swap noise: each cell, with probability ``p``, takes the value of the same
     column from a random other row of the training data.
 
@@ -188,11 +197,6 @@ class SwapNoise(BaseAugmenter):
     (30, 2)
     """
 
-    _parameter_constraints: dict = {
-        **BaseAugmenter._parameter_constraints,
-        "p": [Interval(Real, 0, 1, closed="both")],
-    }
-
     def __init__(self, p=0.15, *, n_copies=1, random_state=None):
         self.p = p
         self.n_copies = n_copies
@@ -207,7 +211,7 @@ class SwapNoise(BaseAugmenter):
         return torch.where(keep, X, donors, out=donors), y
 
 
-class FeatureMask(BaseAugmenter):
+class FeatureMask(_CellAugmenter):
     """Cutout for tables: each cell, with probability ``p``, is replaced by its
     column's training mean.
 
@@ -228,11 +232,6 @@ class FeatureMask(BaseAugmenter):
     >>> FeatureMask(0.5, random_state=0).fit_resample(X, y)[0].shape
     (20, 2)
     """
-
-    _parameter_constraints: dict = {
-        **BaseAugmenter._parameter_constraints,
-        "p": [Interval(Real, 0, 1, closed="both")],
-    }
 
     def __init__(self, p=0.1, *, n_copies=1, random_state=None):
         self.p = p
