@@ -93,7 +93,7 @@ def main():
         contenders["torch loop, 2 threads"] = lambda *a: fit_torch(*a, threads=2)
     print(f"{EPOCHS} epochs, hidden ({HIDDEN},), Adam, batch {BATCH}; "
           f"median of {args.repeats} interleaved runs\n")
-    print(f"| data | model | ms / epoch | vs sklearn | vs torch loop | test accuracy |")
+    print("| data | model | ms / epoch | vs sklearn | vs torch loop | test accuracy |")
     print("|---|---|---|---|---|---|")
     for name, (X, Xt, y, yt) in datasets():
         times = {k: [] for k in contenders}

@@ -1,6 +1,5 @@
 """Every example script runs to the end (matplotlib on the Agg backend)."""
 
-import os
 import runpy
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """MLPClassifier / MLPRegressor: drop-in behaviour, levers, training semantics."""
 
 import inspect
-import io
 import pickle
 import warnings
 

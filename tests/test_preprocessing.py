@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 from imblearn.pipeline import Pipeline as ImbPipeline
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler as SkMinMaxScaler
