@@ -153,7 +153,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             sizes = [sizes]
         sizes = list(sizes)
         if any(
-            not isinstance(s, Integral | np.integer) or isinstance(s, bool) or s <= 0
+            not isinstance(s, Integral) or isinstance(s, bool) or s <= 0
             for s in sizes
         ):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")

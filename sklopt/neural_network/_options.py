@@ -119,9 +119,7 @@ def _adam(groups, est, fused):
 
 def _adamw(groups, est, fused):
     # AdamW's own decoupled weight decay (torch's default 0.01) acts on the weights
-    # group only; ``penalty`` is added to the loss on top of it.
-    for group in groups:
-        group.setdefault("weight_decay", 0.0)
+    # group only (groups[1], the biases, keeps 0); ``penalty`` is added to the loss.
     groups[0]["weight_decay"] = 0.01
     betas = (est.beta_1, est.beta_2)
     return torch.optim.AdamW(
