@@ -18,8 +18,29 @@ from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
 
-def _snapshot(module):
+def snapshot(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def record_parameter_stats(net, previous_state):
+    """Record in the last history row: ``weight_norm`` (L2 norm of all weights and
+    biases), ``grad_norm`` (L2 norm of the gradient of the last step's batch loss, the
+    L2 penalty included only when it is part of the loss) and ``param_change``
+    (``||theta - theta_prev|| / ||theta_prev||`` over the epoch). One device sync."""
+    named = list(net.module_.named_parameters())
+    params = [p.detach() for _, p in named]
+    grads = [p.grad for _, p in named if p.grad is not None]
+    prev = [previous_state[name] for name, _ in named]
+    diffs = torch._foreach_sub(params, prev)
+    norms = [
+        torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ts)))
+        if ts else torch.zeros((), device=params[0].device)
+        for ts in (params, grads, diffs, prev)
+    ]
+    weight, grad, diff, prev_norm = torch.stack(norms).tolist()
+    net.history.record("weight_norm", weight)
+    net.history.record("grad_norm", grad if grads else float("nan"))
+    net.history.record("param_change", diff / prev_norm if prev_norm > 0 else float("nan"))
 
 
 class Validation(Callback):
@@ -104,7 +125,7 @@ class ConvergenceMonitor(Callback):
         self.stop_reason_ = None
         self.interrupted_ = False
         self._in_epoch = False
-        self._last_good = _snapshot(net.module_)
+        self._last_good = snapshot(net.module_)
 
     def on_epoch_begin(self, net, **kwargs):
         self._in_epoch = True
@@ -144,7 +165,7 @@ class ConvergenceMonitor(Callback):
                 self.no_improvement_count_ = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self.best_state_ = _snapshot(net.module_)
+                self.best_state_ = snapshot(net.module_)
         else:
             if loss > self.best_loss_ - self.tol:
                 self.no_improvement_count_ += 1
@@ -153,9 +174,10 @@ class ConvergenceMonitor(Callback):
             if loss < self.best_loss_:
                 self.best_loss_ = loss
 
+        record_parameter_stats(net, self._last_good)
         if net.optimizer_schedule_ is not None:
             net.optimizer_schedule_.step()
-        self._last_good = _snapshot(net.module_)
+        self._last_good = snapshot(net.module_)
 
         if self.no_improvement_count_ > self.n_iter_no_change:
             what = "Validation score" if self.early_stopping else "Training loss"

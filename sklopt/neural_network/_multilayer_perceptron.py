@@ -11,8 +11,10 @@ from numbers import Integral, Real
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -36,7 +38,13 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._device import cpu_threads_for, resolve_device, torch_threads
-from ._callbacks import ConvergenceMonitor, ProgressBar, Validation
+from ._callbacks import (
+    ConvergenceMonitor,
+    ProgressBar,
+    Validation,
+    record_parameter_stats,
+    snapshot,
+)
 from ._module import MLPModule
 from ._net import SampleLoss, SkloptNet, TensorData
 from ._options import (
@@ -69,6 +77,19 @@ def _build_optimizer(solver, hyper, fused, module):
 
 def _build_schedule(learning_rate, hyper, n_samples, optimizer):
     return SCHEDULES[learning_rate](optimizer, SimpleNamespace(**hyper), n_samples)
+
+
+# The columns of ``history_``, in order; validation columns only with early stopping.
+HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr",
+                   "weight_norm", "grad_norm", "param_change")
+
+
+def _history_frame(history):
+    """skorch's per-epoch history as a DataFrame of :data:`HISTORY_COLUMNS`."""
+    columns = [c for c in HISTORY_COLUMNS if any(c in row for row in history)]
+    frame = pd.DataFrame([[row.get(c, np.nan) for c in columns] for row in history],
+                         columns=columns)
+    return frame.astype({c: float for c in columns if c != "epoch"})
 
 
 def _to_float32(X):
@@ -203,7 +224,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             wt = torch.from_numpy(np.asarray(sample_weight, dtype=np.float32)).to(device)
         return TensorData(Xt, yt, wt)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, distill=None):
+        """Train; ``distill=(soft_target, temperature, soft_weight)`` trains on the
+        knowledge-distillation loss (see :mod:`sklopt.distillation`)."""
         hidden = self._hidden_layer_sizes()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -212,6 +235,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         X, target, y_checked = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._combined_sample_weight(sample_weight, X, y_checked)
         n_outputs = self._n_outputs(target)
+        if distill is not None:
+            target = self._distill_target(target, n_outputs, distill[0])
         rng = check_random_state(self.random_state)
         stochastic = self.solver in STOCHASTIC_SOLVERS
 
@@ -281,6 +306,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         elif not incremental or not hasattr(net, "optimizer_"):
             # sklearn starts a fresh optimizer on each warm-started fit.
             net.initialize_optimizer()
+        # The loss of this fit: plain, or knowledge distillation.
+        net.criterion_.distill = None if distill is None else distill[1:]
         if self._monitor is None or not stochastic:
             self._monitor = ConvergenceMonitor(
                 self.tol, self.n_iter_no_change, self.early_stopping and stochastic,
@@ -311,11 +338,31 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             if cuda:
                 torch.cuda.manual_seed(seed)
             net.closure_losses_ = []
+            start = None if stochastic else snapshot(net.module_)
             net.partial_fit(data)
+            if not stochastic:
+                net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+                record_parameter_stats(net, start)
         net.callbacks_ = []
         net.augment = ()  # bound augmenters hold training statistics: not part of the model
         self._finish_fit(net, monitor, data, stochastic, incremental)
         return self
+
+    def _distill_target(self, target, n_outputs, soft):
+        """Teacher's tempered probabilities followed by the true labels: a class-index
+        column, or one-hot rows when an augmenter mixes labels (see DISTILL_LOSSES)."""
+        soft = np.asarray(soft, dtype=np.float32)
+        if soft.shape != (target.shape[0], n_outputs):
+            raise ValueError(
+                f"The soft targets have shape {soft.shape}; expected "
+                f"{(target.shape[0], n_outputs)}."
+            )
+        if target.dtype == np.int64:
+            if any(a.mixes_labels for a in self._augmenters()):
+                target = np.eye(n_outputs, dtype=np.float32)[target]
+            else:
+                target = target[:, None].astype(np.float32)
+        return np.hstack([soft, target])
 
     def _finish_fit(self, net, monitor, data, stochastic, incremental):
         """Copy the training record and weights into sklearn's fitted attributes."""
@@ -372,6 +419,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     "number of iterations to improve the convergence.",
                     ConvergenceWarning,
                 )
+        self.history_ = _history_frame(net.history)
         linears = net.module_.linears()
         self.coefs_ = [lin.weight.detach().cpu().numpy().T.copy() for lin in linears]
         self.intercepts_ = [lin.bias.detach().cpu().numpy().copy() for lin in linears]
@@ -410,6 +458,17 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_distilled(self, X, y, soft_target, temperature, soft_weight,
+                       sample_weight=None):
+        """Fit on the knowledge-distillation loss; used by :mod:`sklopt.distillation`.
+
+        ``soft_target`` (n_samples, n_outputs_) holds the teacher's probabilities at
+        ``temperature``, laid out as this network's outputs.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         distill=(soft_target, float(temperature), float(soft_weight)))
+
     def _check_solver(self):
         if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
@@ -419,8 +478,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return True
 
     # ------------------------------------------------------------------ predicting
-    def _forward(self, X):
-        """Output-layer activations (probabilities or predictions) as float64 numpy."""
+    def _raw(self, X):
+        """Raw network outputs (logits) of ``X`` as a float64 tensor on the device."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"],
                           dtype=(np.float64, np.float32), reset=False)
@@ -431,9 +490,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             if torch.device(net.device).type == "cpu" else None
         )
         with torch_threads(threads):
-            raw = net.forward_raw(Xt).double()
-            out = OUTPUT_ACTIVATIONS[self.out_activation_](raw)
-        return out.cpu().numpy()
+            return net.forward_raw(Xt).double()
+
+    def _forward(self, X):
+        """Output-layer activations (probabilities or predictions) as float64 numpy."""
+        return OUTPUT_ACTIVATIONS[self.out_activation_](self._raw(X)).cpu().numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -604,6 +665,17 @@ _COMMON_ATTRS_DOC = """
 
     out_activation_ : str
         Name of the output activation.
+
+    history_ : pandas.DataFrame
+        One row per epoch (``'lbfgs'``: per fit) since the model was created; warm
+        starts and ``partial_fit`` append. Columns: ``epoch``, ``train_loss`` (as in
+        ``loss_curve_``), ``valid_loss`` and ``valid_score`` (with
+        ``early_stopping=True``), ``lr`` (the learning rate used in the epoch),
+        ``weight_norm`` (L2 norm of all weights and biases at the end of the epoch),
+        ``grad_norm`` (L2 norm of the gradient of the epoch's last mini-batch) and
+        ``param_change`` (relative change of the parameters over the epoch,
+        ``||theta_end - theta_start|| / ||theta_start||``). Read convergence from the
+        losses and parameter stability from the last two.
 
     net_ : skorch.NeuralNet
         The skorch net that trained the torch module (``net_.module_``) and holds the
@@ -781,9 +853,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         log_y_prob : ndarray of shape (n_samples, n_classes)
             ``log(predict_proba(X))``.
         """
-        y_prob = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(y_prob, out=y_prob)
+        # From the logits (log-softmax, log-sigmoid) rather than log(predict_proba), so
+        # that confident predictions keep finite, exact log-probabilities (distillation
+        # tempers them).
+        raw = self._raw(X)
+        if self.out_activation_ == "softmax":
+            log_prob = torch.log_softmax(raw, dim=1)
+        elif self.n_outputs_ == 1:
+            log_prob = torch.cat([F.logsigmoid(-raw), F.logsigmoid(raw)], dim=1)
+        else:
+            log_prob = F.logsigmoid(raw)
+        return log_prob.cpu().numpy()
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

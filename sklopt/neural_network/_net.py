@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
-from ._options import LOSSES, PENALTIES
+from ._options import DISTILL_LOSSES, LOSSES, PENALTIES
 
 
 class TensorData(torch.utils.data.Dataset):
@@ -111,13 +111,22 @@ class BatchIterator:
 
 class SampleLoss(torch.nn.Module):
     """The batch mean (or sample-weighted mean) of a loss of
-    :data:`~sklopt.neural_network._options.LOSSES`, named by the output activation."""
+    :data:`~sklopt.neural_network._options.LOSSES`, named by the output activation.
 
-    def __init__(self, out_activation):
+    With ``distill=(temperature, soft_weight)`` it is the knowledge-distillation loss
+    of :data:`~sklopt.neural_network._options.DISTILL_LOSSES` instead, whose targets
+    carry the teacher's tempered probabilities before the true labels.
+    """
+
+    def __init__(self, out_activation, distill=None):
         super().__init__()
         self.out_activation = out_activation
+        self.distill = distill
 
     def forward(self, raw, target, sample_weight=None):
+        if self.distill is not None:
+            return DISTILL_LOSSES[self.out_activation](raw, target, sample_weight,
+                                                       *self.distill)
         return LOSSES[self.out_activation](raw, target, sample_weight)
 
 
@@ -238,7 +247,7 @@ class SkloptNet(NeuralNet):
                 optimizer.zero_grad(set_to_none=True)
                 loss = self._objective(X, y, w, coef)
                 loss.backward()
-                self.closure_losses_.append(float(loss))
+                self.closure_losses_.append(float(loss.detach()))
                 return loss
 
             loss = optimizer.step(closure)

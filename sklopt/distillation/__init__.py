@@ -1,0 +1,5 @@
+"""Knowledge distillation: a large teacher's knowledge in a small, fast MLP student."""
+
+from ._distilled import DistilledClassifier, DistilledRegressor
+
+__all__ = ["DistilledClassifier", "DistilledRegressor"]
