@@ -8,6 +8,12 @@ preprocessing
     MinMax scaling and tabular augmentation.
 distillation
     Teacher -> student knowledge distillation.
+inspection
+    Training history plots and seed stability.
+model_selection
+    The lever-by-lever optimization study (``sklopt study``) and Optuna search.
+io
+    Model files without pickle.
 """
 
 __version__ = "0.1.0"

@@ -3,22 +3,22 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import load_iris, make_regression  # noqa: E402
-from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 
-from sklopt.distillation import DistilledClassifier  # noqa: E402
-from sklopt.inspection import (  # noqa: E402
+from sklopt.distillation import DistilledClassifier
+from sklopt.inspection import (
     LossCurveDisplay,
     ParameterStabilityDisplay,
     seed_stability,
 )
-from sklopt.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
-from sklopt.preprocessing import MinMaxScaler  # noqa: E402
+from sklopt.neural_network import MLPClassifier, MLPRegressor
+from sklopt.preprocessing import MinMaxScaler
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

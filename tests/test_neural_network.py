@@ -233,7 +233,7 @@ def test_l1_drives_weights_to_zero_more_than_l2(digits):
                learning_rate_init=0.05).fit(X, y)
     l2 = small(penalty="l2", alpha=2.0, max_iter=60, solver="sgd",
                learning_rate_init=0.05).fit(X, y)
-    tiny = lambda est: np.mean(np.abs(est.coefs_[0]) < 1e-3)  # noqa: E731
+    tiny = lambda est: np.mean(np.abs(est.coefs_[0]) < 1e-3)
     assert tiny(l1) > tiny(l2)
 
 

@@ -3,12 +3,12 @@
 import subprocess
 import sys
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 from sklopt._cli import main
+from sklopt.io import load
 from sklopt.model_selection import load_csv
 from sklopt.model_selection._data import DataError, check_target
 
@@ -32,8 +32,8 @@ def test_study_runs_end_to_end_and_its_report_agrees(tmp_path, capsys):
                       "regularization", "distillation"]
     report = (out / "report.md").read_text()
     assert _table_rows(report) == printed
-    for name in ("loss_curves.png", "gains.png", "summary.csv", "best_model.joblib",
-                 "student_model.joblib"):
+    for name in ("loss_curves.png", "gains.png", "summary.csv", "best_model.safetensors",
+                 "student_model.safetensors"):
         assert (out / name).stat().st_size > 0, name
         if name.endswith(".png"):
             assert f"({name})" in report
@@ -44,7 +44,7 @@ def test_study_runs_end_to_end_and_its_report_agrees(tmp_path, capsys):
     means = [float(s.split(" +/- ")[0]) for s in summary["CV score"]]
     assert means[1:-1] == sorted(means[1:-1]) and means[1] >= means[0]
     # The saved model predicts.
-    best = joblib.load(out / "best_model.joblib")
+    best = load(out / "best_model.safetensors")
     from sklearn.datasets import load_iris
 
     X = load_iris(as_frame=True).data

@@ -2,8 +2,9 @@
 distilled student (``sklopt study`` on the command line)."""
 
 from ._data import DATASETS, load_builtin, load_csv
+from ._optuna import optuna_search
 from ._report import write_report
 from ._study import BUDGETS, StudyResult, StudyStep, run_study
 
 __all__ = ["BUDGETS", "DATASETS", "StudyResult", "StudyStep", "load_builtin", "load_csv",
-           "run_study", "write_report"]
+           "optuna_search", "run_study", "write_report"]

@@ -61,9 +61,24 @@ def _plots(result, out):
     return paths
 
 
+def _save_model(estimator, stem):
+    """Save with :mod:`sklopt.io` (no pickle); joblib only for models it cannot hold."""
+    from ..io import save
+
+    path = stem.with_suffix(".safetensors")
+    try:
+        save(estimator, path)
+    except TypeError:
+        path.unlink(missing_ok=True)
+        path = stem.with_suffix(".joblib")
+        joblib.dump(estimator, path)
+    return path
+
+
 def write_report(result, out, title="data"):
     """Write ``report.md``, ``loss_curves.png``, ``gains.png``, ``cv_results/*.csv``,
-    ``best_model.joblib`` and ``student_model.joblib`` into folder ``out``.
+    ``summary.csv``, ``best_model.safetensors`` and ``student_model.safetensors``
+    (:mod:`sklopt.io` files; ``.joblib`` for a model they cannot hold) into ``out``.
 
     Returns
     -------
@@ -77,10 +92,8 @@ def write_report(result, out, title="data"):
         step.cv_results.to_csv(path, index=False)
     paths["summary"] = out / "summary.csv"
     result.table().to_csv(paths["summary"], index=False)
-    paths["best model"] = out / "best_model.joblib"
-    joblib.dump(result.best_estimator, paths["best model"])
-    paths["student"] = out / "student_model.joblib"
-    joblib.dump(result.student, paths["student"])
+    paths["best model"] = _save_model(result.best_estimator, out / "best_model")
+    paths["student"] = _save_model(result.student, out / "student_model")
     plots = _plots(result, out)
     paths.update(plots)
 
@@ -104,8 +117,10 @@ def write_report(result, out, title="data"):
         "",
         "- `cv_results/*.csv`: every candidate of every step (GridSearchCV's cv_results_)",
         "- `summary.csv`: the table above",
-        "- `best_model.joblib`: the best pipeline, refit on all rows",
-        "- `student_model.joblib`: the distilled student (DistilledClassifier/Regressor)",
+        f"- `{paths['best model'].name}`: the best pipeline, refit on all rows "
+        "(load with `sklopt.io.load`)",
+        f"- `{paths['student'].name}`: the distilled student "
+        "(DistilledClassifier/Regressor)",
         "",
     ]
     paths["report"] = out / "report.md"

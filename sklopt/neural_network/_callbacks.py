@@ -171,8 +171,7 @@ class ConvergenceMonitor(Callback):
                 self.no_improvement_count_ += 1
             else:
                 self.no_improvement_count_ = 0
-            if loss < self.best_loss_:
-                self.best_loss_ = loss
+            self.best_loss_ = min(self.best_loss_, loss)
 
         record_parameter_stats(net, self._last_good)
         if net.optimizer_schedule_ is not None:

@@ -86,8 +86,9 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr",
 
 def _history_frame(history):
     """skorch's per-epoch history as a DataFrame of :data:`HISTORY_COLUMNS`."""
-    columns = [c for c in HISTORY_COLUMNS if any(c in row for row in history)]
-    frame = pd.DataFrame([[row.get(c, np.nan) for c in columns] for row in history],
+    rows = [row for row in history if "train_loss" in row]  # not an interrupted epoch
+    columns = [c for c in HISTORY_COLUMNS if any(c in row for row in rows)]
+    frame = pd.DataFrame([[row.get(c, np.nan) for c in columns] for row in rows],
                          columns=columns)
     return frame.astype({c: float for c in columns if c != "epoch"})
 
@@ -274,30 +275,17 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
 
         hyper = self._hyper()
         if first_pass:
-            module = MLPModule(self._layer_units, self.activation, self.init,
-                               self.dropout, self.batch_norm, generator=self._generator)
-            self.net_ = SkloptNet(
-                module,
-                SampleLoss(self.out_activation_),
-                optimizer=None,
-                lr=self.learning_rate_init,
-                device=device,
-                generator=self._generator,
-                closure_step=not stochastic,
-                callbacks=[],
-            )
+            self.net_ = self._build_net(device)
             self._monitor = None
         net = self.net_
-        fused = stochastic and self.solver in FUSED_SOLVERS
         # Plain attribute updates: skorch's set_params would re-initialise the module.
         vars(net).update(
-            optimizer=partial(_build_optimizer, self.solver, hyper, fused),
+            optimizer=self._optimizer_factory(),
             schedule=(
                 partial(_build_schedule, self.learning_rate, hyper, n_train)
                 if stochastic and SCHEDULES[self.learning_rate] is not None else None
             ),
-            penalty=self.penalty, alpha=self.alpha, l1_ratio=self.l1_ratio,
-            l2_in_optimizer=self.solver in L2_AS_WEIGHT_DECAY,
+            **self._penalty_settings(),
             shuffle=self.shuffle, batch_size=batch_size, drop_single=self.batch_norm,
             max_epochs=self.max_iter if stochastic and not incremental else 1,
         )
@@ -347,6 +335,29 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         net.augment = ()  # bound augmenters hold training statistics: not part of the model
         self._finish_fit(net, monitor, data, stochastic, incremental)
         return self
+
+    def _build_net(self, device):
+        """A new skorch net around a new module (initialised weights)."""
+        module = MLPModule(self._layer_units, self.activation, self.init,
+                           self.dropout, self.batch_norm, generator=self._generator)
+        return SkloptNet(
+            module,
+            SampleLoss(self.out_activation_),
+            optimizer=None,
+            lr=self.learning_rate_init,
+            device=device,
+            generator=self._generator,
+            closure_step=self.solver not in STOCHASTIC_SOLVERS,
+            callbacks=[],
+        )
+
+    def _penalty_settings(self):
+        return dict(penalty=self.penalty, alpha=self.alpha, l1_ratio=self.l1_ratio,
+                    l2_in_optimizer=self.solver in L2_AS_WEIGHT_DECAY)
+
+    def _optimizer_factory(self):
+        fused = self.solver in STOCHASTIC_SOLVERS and self.solver in FUSED_SOLVERS
+        return partial(_build_optimizer, self.solver, self._hyper(), fused)
 
     def _distill_target(self, target, n_outputs, soft):
         """Teacher's tempered probabilities followed by the true labels: a class-index
@@ -494,7 +505,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
 
     def _forward(self, X):
         """Output-layer activations (probabilities or predictions) as float64 numpy."""
-        return OUTPUT_ACTIVATIONS[self.out_activation_](self._raw(X)).cpu().numpy()
+        raw = self._raw(X)  # checks that the model is fitted first
+        return OUTPUT_ACTIVATIONS[self.out_activation_](raw).cpu().numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -207,6 +207,13 @@ class SkloptNet(NeuralNet):
         )
         return self
 
+    def load_optimizer_state(self, state_dict):
+        """Load a saved optimizer state (``sklopt.io``); the weight-decay group is
+        looked up again, as ``load_state_dict`` replaces the param-group dicts."""
+        self.optimizer_.load_state_dict(state_dict)
+        if self._weight_decay_group is not None:
+            self._weight_decay_group = self.optimizer_.param_groups[0]
+
     # ----------------------------------------------------------------- data
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
