@@ -417,22 +417,22 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
             final = final.estimator if isinstance(final, FrozenEstimator) else final[-1]
         return "predict_log_proba" if isinstance(final, MLPClassifier) else "predict_proba"
 
-    def _teacher_output(self, teacher, X):
-        method = self._log_proba_method(teacher)
-        out = getattr(teacher, method)(X)
+    @staticmethod
+    def _as_log_proba(out, method):
         if method == "predict_proba":
             with np.errstate(divide="ignore"):
                 out = np.log(out)
         return out
 
+    def _teacher_output(self, teacher, X):
+        method = self._log_proba_method(teacher)
+        return self._as_log_proba(getattr(teacher, method)(X), method)
+
     def _teacher_output_oof(self, teacher, X, y, sample_weight):
         method = self._log_proba_method(teacher)
         out = cross_val_predict(teacher, X, y, cv=self.cv, method=method,
                                 params=_fit_params(sample_weight))
-        if method == "predict_proba":
-            with np.errstate(divide="ignore"):
-                out = np.log(out)
-        return out
+        return self._as_log_proba(out, method)
 
     def _teacher_labels(self, log_proba):
         return self.classes_[np.argmax(log_proba, axis=1)]

@@ -25,18 +25,20 @@ def _network_estimator(estimator):
     return seen
 
 
-def _named(estimators, names):
+def _histories(estimators, names):
+    """``history_`` of each fitted estimator, keyed by its legend name."""
     if isinstance(estimators, dict):
-        return list(estimators), list(estimators.values())
-    if not isinstance(estimators, (list, tuple)):
+        names, estimators = list(estimators), list(estimators.values())
+    elif not isinstance(estimators, (list, tuple)):
         estimators = [estimators]
+    nets = [_network_estimator(e) for e in estimators]
     if names is None:
-        names = [type(_network_estimator(e)).__name__ for e in estimators]
+        names = [type(net).__name__ for net in nets]
         if len(set(names)) < len(names):
             names = [f"{n} {i}" for i, n in enumerate(names)]
-    if len(names) != len(estimators):
-        raise ValueError(f"Got {len(names)} names for {len(estimators)} estimators.")
-    return list(names), list(estimators)
+    if len(names) != len(nets):
+        raise ValueError(f"Got {len(names)} names for {len(nets)} estimators.")
+    return {name: net.history_ for name, net in zip(names, nets)}
 
 
 class LossCurveDisplay:
@@ -99,8 +101,7 @@ class LossCurveDisplay:
         display : LossCurveDisplay
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        names, estimators = _named(estimators, names)
-        histories = {n: _network_estimator(e).history_ for n, e in zip(names, estimators)}
+        histories = _histories(estimators, names)
         return cls(histories).plot(ax=ax, log_scale=log_scale,
                                    show_validation=show_validation)
 
@@ -201,8 +202,7 @@ class ParameterStabilityDisplay:
         display : ParameterStabilityDisplay
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        names, estimators = _named(estimators, names)
-        histories = {n: _network_estimator(e).history_ for n, e in zip(names, estimators)}
+        histories = _histories(estimators, names)
         return cls(histories).plot(axes=axes)
 
     def plot(self, axes=None):
