@@ -18,7 +18,11 @@ import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from sklopt.inspection import LossCurveDisplay, ParameterStabilityDisplay, seed_stability
+from sklopt.inspection import (
+    LossCurveDisplay,
+    ParameterStabilityDisplay,
+    seed_stability,
+)
 from sklopt.neural_network import MLPClassifier
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # fixed epoch budget
@@ -37,13 +41,15 @@ models = {
 print(models["adam"].history_.tail(3).to_string())
 
 # %%
-fig = plt.figure(figsize=(11, 7))
-ax_loss = fig.add_subplot(2, 1, 1)
-LossCurveDisplay.from_estimator(models, ax=ax_loss, log_scale=True)
-ax_loss.set_title("Training (solid) and validation (dashed) loss; validation score dotted")
-axes = [fig.add_subplot(2, 2, 3), fig.add_subplot(2, 2, 4)]
-ParameterStabilityDisplay.from_estimator(models, axes=axes)
-fig.tight_layout()
+# Top: the losses (training solid, validation dashed) and, on their own axes, the
+# validation accuracy. Bottom: the parameter-stability curves.
+fig = plt.figure(figsize=(12, 7.5), layout="constrained")
+grid = fig.add_gridspec(2, 2)
+LossCurveDisplay.from_estimator(
+    models, ax=[fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])], log_scale=True)
+ParameterStabilityDisplay.from_estimator(
+    models, axes=[fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])])
+fig.suptitle("Three optimizers on digits: MLP (64,), 10% held out for early stopping")
 fig.savefig("training_diagnostics.png", dpi=100)
 
 # %%

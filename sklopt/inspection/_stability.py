@@ -6,7 +6,8 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.validation import _num_samples
-from tqdm.auto import tqdm
+
+from ..utils._progress import progress_bar
 
 
 def with_seed(estimator, seed):
@@ -77,7 +78,7 @@ def seed_stability(estimator, X, y, *, seeds=5, cv=5, scoring=None, n_jobs=None,
     splits = list(check_cv(cv, y, classifier=classifier).split(X, y))
     y_arr = np.asarray(y)
     rows, predictions = [], []
-    for seed in tqdm(seeds, desc="seeds", disable=not verbose):
+    for seed in progress_bar(seeds, desc="seeds", disable=not verbose):
         result = cross_validate(with_seed(estimator, seed), X, y, cv=splits,
                                 scoring=scoring, n_jobs=n_jobs, return_estimator=True,
                                 return_indices=True)

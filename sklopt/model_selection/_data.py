@@ -13,7 +13,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 from ..preprocessing import MinMaxScaler
 
-# Built-in data sets (name -> sklearn loader); all ship with scikit-learn.
+#: Built-in data sets of the study (name -> scikit-learn loader); all ship with
+#: scikit-learn.
 DATASETS = {
     "digits": datasets.load_digits,
     "breast_cancer": datasets.load_breast_cancer,

@@ -21,43 +21,54 @@ def _slug(text):
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def _plots(result, out):
-    """PNG plots; an empty dict when matplotlib is missing."""
+def _figures(result):
+    """The report's figures (name -> matplotlib Figure); empty without matplotlib."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+        import matplotlib.pyplot as plt  # the current backend: figures are closed after
+    except ImportError:                  # saving, so none shows up in a notebook
         return {}
     from ..inspection import LossCurveDisplay
 
-    paths = {}
+    figures = {}
     curves = {
-        "distilled student (distillation loss)" if s.lever == "distillation" else s.lever:
-        s.estimator for s in result.steps if s.kept
+        "distilled student" if s.lever == "distillation" else s.lever: s.estimator
+        for s in result.steps if s.kept
     }
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    LossCurveDisplay.from_estimator(curves, ax=ax, log_scale=True, show_validation=False)
-    ax.set_title("Training loss of each step's winner (refit on all rows)")
-    fig.tight_layout()
-    paths["loss curves"] = out / "loss_curves.png"
-    fig.savefig(paths["loss curves"], dpi=100)
-    plt.close(fig)
+    # One panel per kind of loss: the student's distillation loss is not a log-loss.
+    display = LossCurveDisplay.from_estimator(curves, log_scale=True,
+                                              show_validation=False)
+    display.ax_.set_title("Training loss of each kept step's winner (refit on all rows)")
+    display.figure_.set_size_inches(8, display.figure_.get_figheight())
+    figures["loss curves"] = display.figure_
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    levers = [s.lever for s in result.steps[1:]]
-    changes = [s.change for s in result.steps[1:]]
-    errors = [s.std for s in result.steps[1:]]
-    ax.barh(levers[::-1], changes[::-1], xerr=errors[::-1], capsize=3,
-            color=["C2" if c >= 0 else "C3" for c in changes[::-1]])
+    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    steps = result.steps[1:][::-1]  # first lever on top
+    ax.barh([s.lever for s in steps], [s.change for s in steps],
+            xerr=[s.std for s in steps], capsize=3,
+            color=["C2" if s.change >= 0 else "C3" for s in steps])
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlabel(f"CV {result.scoring} change vs baseline (error bar: std over folds)")
+    ax.set_xlabel(f"change of the mean CV {result.scoring} vs the baseline\n"
+                  "(error bar: std of that CV score over the folds)")
+    ax.set_ylabel("lever (in the order walked)")
     ax.set_title("What each lever bought (cumulative)")
-    fig.tight_layout()
-    paths["per-lever gains"] = out / "gains.png"
-    fig.savefig(paths["per-lever gains"], dpi=100)
-    plt.close(fig)
+    figures["per-lever gains"] = fig
+    return figures
+
+
+def _plots(result, out):
+    """Save the report's figures as PNGs; an empty dict when matplotlib is missing."""
+    figures = _figures(result)
+    if not figures:
+        return {}
+    import matplotlib.pyplot as plt
+
+    paths = {}
+    for name, fig in figures.items():
+        path = out / {"loss curves": "loss_curves.png",
+                      "per-lever gains": "gains.png"}[name]
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths[name] = path
     return paths
 
 

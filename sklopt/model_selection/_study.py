@@ -14,14 +14,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
 
 from ..distillation import DistilledClassifier, DistilledRegressor
 from ..neural_network import MLPClassifier, MLPRegressor
 from ..preprocessing import GaussianNoise, MinMaxScaler, SwapNoise
+from ..utils._progress import progress_bar
 from ._data import make_preprocessor
 
-# Cost settings of the study (name -> settings). "smoke" is for tests and first tries.
+#: Cost settings of the study (budget name -> folds, epochs, grid size, halving
+#: search). "smoke" is for tests and first tries.
 BUDGETS = {
     "smoke": {"cv": 2, "max_iter": 15, "grids": "quick", "halving": False},
     "quick": {"cv": 5, "max_iter": 200, "grids": "quick", "halving": False},
@@ -179,13 +180,14 @@ def run_study(X, y, *, task="classification", budget="quick", n_jobs=None,
 
     steps = []
     grids = _lever_grids(settings["grids"])
-    bar = tqdm(total=len(grids) + 2, desc="sklopt study", unit="step", disable=not verbose)
+    bar = progress_bar(total=len(grids) + 2, desc="sklopt study", unit="step",
+                       disable=not verbose)
 
     def report(step):
         steps.append(step)
         if verbose:
-            tqdm.write(f"{step.lever:30s} {step.mean:.4f} +/- {step.std:.4f} "
-                       f"({step.change:+.4f})  {step.setting}")
+            bar.write(f"{step.lever:30s} {step.mean:.4f} +/- {step.std:.4f} "
+                      f"({step.change:+.4f})  {step.setting}")
         bar.update(1)
 
     with warnings.catch_warnings():

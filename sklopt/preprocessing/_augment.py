@@ -24,6 +24,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_X_y
 
+from ..utils._doc_link import DocLinkMixin
+
 _SEED_MAX = np.iinfo(np.int32).max
 
 
@@ -41,7 +43,7 @@ class BoundAugmenter:
         return self.augmenter._augment(X, y, self.stats, self.generator, self.rng)
 
 
-class BaseAugmenter(BaseEstimator):
+class BaseAugmenter(DocLinkMixin, BaseEstimator):
     """Base class of the tabular augmenters.
 
     Subclasses set ``_parameter_constraints`` and implement ``_statistics`` (per-feature
@@ -318,7 +320,7 @@ class CutMix(_LabelMixer):
         return X_mixed, self._mix_labels(y, y[perm], kept)
 
 
-class MinorityInterpolation(BaseEstimator):
+class MinorityInterpolation(DocLinkMixin, BaseEstimator):
     """SMOTE: synthetic rows of the minority classes, interpolated between a row and
     one of its ``k_neighbors`` nearest neighbours of the same class.
 

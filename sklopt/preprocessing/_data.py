@@ -8,10 +8,12 @@ from sklearn.preprocessing._data import _handle_zeros_in_scale
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import FLOAT_DTYPES, validate_data
 
+from ..utils._doc_link import DocLinkMixin
+
 _FULL_RANGE = (0.0, 100.0)
 
 
-class MinMaxScaler(_SkMinMaxScaler):
+class MinMaxScaler(DocLinkMixin, _SkMinMaxScaler):
     """Scale each feature to a range, optionally measured between two percentiles.
 
     Everything :class:`sklearn.preprocessing.MinMaxScaler` does (``feature_range``,
@@ -52,7 +54,7 @@ default=(0.0, 100.0)
         ``data_max_ - data_min_``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     n_samples_seen_ : int
         Number of samples processed.

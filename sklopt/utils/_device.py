@@ -1,5 +1,6 @@
 """Devices and torch threads."""
 
+import os
 import re
 from contextlib import contextmanager
 
@@ -57,16 +58,45 @@ def resolve_device(device):
 _SINGLE_THREAD_WORK = 12_000_000
 
 
+def busy_cores():
+    """How many cores other processes keep busy: the 1-minute load average minus this
+    process's own torch threads, 0 where the load average is unknown (Windows)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+    return max(0.0, load - torch.get_num_threads())
+
+
 def cpu_threads_for(layer_units, batch_size):
     """Number of torch threads to train a net of ``layer_units`` on the CPU.
 
-    One thread for small nets, else torch's current setting (which joblib/loky workers
-    already limit to their share of the cores).
+    One thread for small nets (below ``_SINGLE_THREAD_WORK``, where per-op dispatch
+    dominates), and one thread whenever other processes keep the cores busy (the load
+    average says fewer than two cores are free): a multi-threaded op then waits at its
+    barrier for threads the scheduler has parked, which costs more than the second
+    thread gains (benchmarks/bench_test_load.py). Otherwise torch's current setting,
+    which joblib / loky workers already limit to their share of the cores.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    batch_size : int
+        Rows per mini-batch.
+
+    Returns
+    -------
+    int
     """
     widest = max(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-    if widest * batch_size <= _SINGLE_THREAD_WORK:
+    current = torch.get_num_threads()
+    if current == 1 or widest * batch_size <= _SINGLE_THREAD_WORK:
         return 1
-    return torch.get_num_threads()
+    free = (os.cpu_count() or 1) - busy_cores()
+    if free < 2:
+        return 1
+    return min(current, int(free))
 
 
 @contextmanager
