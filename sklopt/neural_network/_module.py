@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from ._options import ACTIVATIONS, AUTO_INIT, INITIALIZERS
+from ._levers import ACTIVATIONS, INITIALIZERS
 
 
 class MLPModule(nn.Module):
@@ -12,50 +12,55 @@ class MLPModule(nn.Module):
 
     Parameters
     ----------
-    layer_units : list of int
-        ``[n_features, *hidden_layer_sizes, n_outputs]``.
-    activation : str
-        Key of :data:`~sklopt.neural_network._options.ACTIVATIONS`.
-    init : str
-        ``"auto"`` or a key of ``INITIALIZERS``.
-    dropout : float
-        Dropout probability after each hidden activation.
-    batch_norm : bool
-        Whether to put a BatchNorm1d layer before each hidden activation.
-    generator : torch.Generator or None
-        Random source of the initial weights (created on the CPU, so that a seed gives
-        the same initial network on every device).
+    spec : ModuleSpec
+        Layer sizes, activation, init scheme, dropout and batch norm.
+    dtype : torch.dtype
+        Dtype of the parameters.
     """
 
-    def __init__(self, layer_units, activation="relu", init="auto", dropout=0.0,
-                 batch_norm=False, generator=None):
+    def __init__(self, spec, dtype=torch.float32):
         super().__init__()
-        # nn.Linear draws its default init from torch's global generator; the fork keeps
-        # the caller's random state untouched (our init below replaces those values).
+        units = spec.layer_units
+        # nn.Linear draws a default init from torch's global generator; the fork keeps
+        # the caller's random state untouched (reset_parameters replaces those values).
         with torch.random.fork_rng(devices=[]):
-            linears = [
-                nn.Linear(n_in, n_out)
-                for n_in, n_out in zip(layer_units[:-1], layer_units[1:])
-            ]
+            linears = [nn.Linear(a, b, dtype=dtype) for a, b in zip(units[:-1], units[1:])]
         blocks = []
         for linear in linears[:-1]:
-            parts = [linear]
-            if batch_norm:
-                parts.append(nn.BatchNorm1d(linear.out_features))
-            parts.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                parts.append(nn.Dropout(dropout))
-            blocks.extend(parts)
+            blocks.append(linear)
+            if spec.batch_norm:
+                blocks.append(nn.BatchNorm1d(linear.out_features, dtype=dtype))
+            blocks.append(ACTIVATIONS[spec.activation].module())
+            if spec.dropout > 0:
+                blocks.append(nn.Dropout(spec.dropout))
         blocks.append(linears[-1])
         self.layers = nn.Sequential(*blocks)
+        self.spec = spec
 
-        init_fn = INITIALIZERS[AUTO_INIT[activation] if init == "auto" else init]
+    def reset_parameters(self, rng):
+        """Draw initial weights with the spec's scheme (``init="auto"``: the
+        activation's) from the fit's numpy ``rng``: sklearn's scheme draws from it
+        directly (sklearn's own order, so a seed gives sklearn's starting network), the
+        torch schemes from a CPU generator seeded from it (the same network on every
+        device)."""
+        spec = self.spec
+        name = ACTIVATIONS[spec.activation].auto_init if spec.init == "auto" else spec.init
+        scheme = INITIALIZERS[name]
+        generator = None
+        if name != "sklearn":
+            generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
+        linears = self.linears()
         with torch.no_grad():
             for i, linear in enumerate(linears):
-                # The output layer feeds the loss's link function, not ``activation``.
-                act = activation if i < len(linears) - 1 else "identity"
-                init_fn(linear.weight, act, generator)
-                linear.bias.zero_()
+                # The output layer feeds the loss's link function, not the activation.
+                hidden = i < len(linears) - 1 or scheme.output_as_hidden
+                act = spec.activation if hidden else "identity"
+                weight = torch.empty(linear.weight.shape, dtype=torch.float64)
+                bias = torch.empty(linear.bias.shape, dtype=torch.float64)
+                scheme.fill(weight, bias, act, rng, generator)
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
+        return self
 
     def forward(self, X):
         return self.layers(X)
