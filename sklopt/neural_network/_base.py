@@ -425,6 +425,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.validation_scores_ = state.validation_scores
         self.best_validation_score_ = state.best_validation_score
         self._train_state_ = state.as_dict()
+        self._no_improvement_count = state.no_improvement_count  # sklearn's name
         self.history_ = _history_frame(net.history)
         self._expose_weights()
         if not all(np.isfinite(np.asarray(w)).all()

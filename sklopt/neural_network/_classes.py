@@ -6,7 +6,6 @@ These classes validate input, encode labels and decode predictions; training is
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -228,19 +227,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             ``log(predict_proba(X))``, as sklearn's.
         """
         return np.log(self.predict_proba(X))
-
-    def _log_proba(self, X):
-        """Exact log-probabilities from the logits (log-softmax, log-sigmoid): finite
-        where ``predict_proba`` saturates to 0 or 1. For teachers in
-        :mod:`sklopt.distillation`, which tempers them."""
-        raw, x_dtype = self._raw(X)
-        if self.out_activation_ == "softmax":
-            log_prob = torch.log_softmax(raw, dim=1)
-        elif self.n_outputs_ == 1:
-            log_prob = torch.cat([F.logsigmoid(-raw), F.logsigmoid(raw)], dim=1)
-        else:
-            log_prob = F.logsigmoid(raw)
-        return log_prob.cpu().numpy()
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
