@@ -229,11 +229,11 @@ def test_affine_steps_need_no_change(signal, scaler):
     X = X * [1, 10, 100, 0.5, 3, 1, 1, 20, 1, 1] + 5
     pipe = make_pipeline(scaler, _mlp()).fit(X, y)
     result = feature_attributions(pipe, X, n_steps=64)
-    forward, _, _ = _torch_model(pipe[-1])
+    forward, _, dtype = _torch_model(pipe[-1])
     step = pipe[0]
     shift = torch.tensor(step.mean_ if hasattr(step, "mean_") else -step.min_ / step.scale_)
     scale = torch.tensor(step.scale_ if hasattr(step, "mean_") else 1 / step.scale_)
-    in_user_space = IntegratedGradients(lambda x: forward(((x - shift) / scale).float()))
+    in_user_space = IntegratedGradients(lambda x: forward(((x - shift) / scale).to(dtype)))
     x = torch.tensor(X, dtype=torch.float64)
     expected = in_user_space.attribute(x, x.mean(0, keepdim=True), target=torch.as_tensor(
         np.searchsorted(pipe.classes_, result.outputs)), n_steps=64).numpy()

@@ -19,7 +19,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..distillation import DistilledClassifier, DistilledRegressor
 from ..neural_network import MLPClassifier, MLPRegressor
-from ..neural_network._options import OUTPUT_ACTIVATIONS
 from ..utils import torch_threads
 from ._columns import column_sources
 
@@ -41,8 +40,8 @@ _THREADS = 1
 
 
 def _torch_model(estimator):
-    """The one place that reads sklopt's internals: the fitted network of ``estimator``
-    (a sklopt MLPClassifier / MLPRegressor) as a torch function.
+    """The fitted network of ``estimator`` (a sklopt MLPClassifier / MLPRegressor) as a
+    torch function, through the MLPs' ``_output_function`` hook.
 
     Returns
     -------
@@ -54,16 +53,14 @@ def _torch_model(estimator):
     dtype : torch.dtype
         The dtype the network computes in.
     """
-    net = estimator.net_
-    module = net.module_.eval()  # dropout off, batch norm on its running statistics
-    out = OUTPUT_ACTIVATIONS[estimator.out_activation_]
+    out, device, dtype = estimator._output_function()
     binary = is_classifier(estimator) and estimator.n_outputs_ == 1
 
     def forward(x):
-        p = out(module(x))
+        p = out(x)
         return torch.cat([1 - p, p], dim=1) if binary else p
 
-    return forward, torch.device(net.device), torch.float32
+    return forward, device, dtype
 
 
 def _import_captum():

@@ -607,6 +607,17 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 return net.forward_raw(Xt), X.dtype
         return net.forward_raw(Xt), X.dtype
 
+    def _output_function(self):
+        """``(forward, device, dtype)``: the trained network as a differentiable torch
+        function from input rows (a ``dtype`` tensor on ``device``) to its output
+        activations (probabilities, or predictions), in eval mode. Rows do not affect
+        each other. The package hook of :mod:`sklopt.inspection`."""
+        check_is_fitted(self)
+        module = self._synced_module().eval()
+        link = OUTPUTS[self.out_activation_].link
+        return (lambda x: link(module(x))), torch.device(self.net_.device), \
+            module.linears()[0].weight.dtype
+
     def _forward(self, X):
         """Output-layer activations (probabilities or predictions) as numpy, in the
         dtype of ``X`` and the weights (numpy's promotion rule, as sklearn)."""
