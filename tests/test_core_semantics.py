@@ -266,3 +266,16 @@ def test_the_network_package_knows_nothing_of_distillation():
     source = "".join(p.read_text() for p in pathlib.Path(nn_pkg.__file__).parent.rglob("*.py"))
     assert "teacher" not in source and "import distill" not in source
     assert "from ..distillation" not in source and "sklopt.distillation import" not in source
+
+
+def test_early_stopping_on_the_validation_loss(digits):
+    X, y = digits
+    clf = mlp(early_stopping=True, early_stopping_on="loss", n_iter_no_change=3,
+              max_iter=300, learning_rate_init=0.01, tol=1e-3).fit(X, y)
+    losses = clf.history_["valid_loss"].to_numpy()
+    best = int(np.argmin(losses))
+    assert clf.n_iter_ < 300
+    # It stopped because the loss (not the score) stopped improving by tol...
+    assert (losses[-4:] > losses.min() - 1e-3).all()
+    # ... and kept the epoch of the lowest validation loss.
+    assert clf.best_validation_score_ == clf.validation_scores_[best]

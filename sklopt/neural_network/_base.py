@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -108,6 +108,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "augment": [None, HasMethods(["bind"]), list],
         "precision": [PRECISIONS.constraint()],
         "compile": ["boolean", COMPILE_MODES.constraint()],
+        "early_stopping_on": [StrOptions({"score", "loss"})],
     }
 
     @abstractmethod
@@ -116,7 +117,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
                  n_iter_no_change, max_fun, init, dropout, batch_norm, penalty, l1_ratio,
-                 device, augment, precision, compile):
+                 device, augment, precision, compile, early_stopping_on):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -150,6 +151,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.augment = augment
         self.precision = precision
         self.compile = compile
+        self.early_stopping_on = early_stopping_on
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
@@ -246,7 +248,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             state = self._train_state()
             if stochastic and self.early_stopping and state.validation_scores is None:
                 state.validation_scores, state.best_validation_score = [], -np.inf
-                state.best_loss = None
+                state.best_validation_value, state.best_loss = -np.inf, None
         net = self.net_
         if not incremental:
             state.fresh = True  # sklearn starts a new optimizer on each fit
@@ -281,6 +283,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             max_epochs=(1 if incremental else self.max_iter) if stochastic else 1,
             incremental=incremental, tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change, early_stopping=early,
+            stop_on=self.early_stopping_on,
             verbose=int(self.verbose), augment=self._bind_augmenters(data, generator))
 
         callbacks = []
@@ -368,9 +371,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """The warm-start state (sklearn's counters) of the current model."""
         saved = getattr(self, "_train_state_", None)
         if saved is not None:
-            return TrainState(**{**saved, "loss_curve": list(saved["loss_curve"]),
-                                 "validation_scores": None if saved["validation_scores"]
-                                 is None else list(saved["validation_scores"])})
+            state = TrainState(**{**saved, "loss_curve": list(saved["loss_curve"]),
+                                  "validation_scores": None if saved["validation_scores"]
+                                  is None else list(saved["validation_scores"])})
+            if state.best_validation_value is None and state.validation_scores is not None:
+                state.best_validation_value = state.best_validation_score
+            return state
         # Weights set by hand (coefs_ assigned before the first partial_fit).
         state = initial_state(self.early_stopping)
         state.t = getattr(self, "t_", 0)

@@ -145,11 +145,16 @@ class ConvergenceMonitor(Callback):
             state.validation_scores.append(score)
             if spec.verbose:
                 print(f"Validation score: {score:f}")
-            if score < state.best_validation_score + spec.tol:
+            # sklearn's rule on the score, or the same rule on minus the validation
+            # loss (early_stopping_on="loss"); NaN never counts as an improvement.
+            value = score if spec.stop_on == "score" else -row["valid_loss"]
+            best = state.best_validation_value
+            if value < best + spec.tol:
                 state.no_improvement_count += 1
             else:
                 state.no_improvement_count = 0
-            if score > state.best_validation_score:
+            if value > best:
+                state.best_validation_value = value
                 state.best_validation_score = score
                 self.best_state_ = snapshot(net.module_)
         else:
@@ -166,7 +171,8 @@ class ConvergenceMonitor(Callback):
         self._last_good = snapshot(net.module_)
 
         if state.no_improvement_count > spec.n_iter_no_change:
-            what = "Validation score" if spec.early_stopping else "Training loss"
+            what = ("Training loss" if not spec.early_stopping else "Validation score"
+                    if spec.stop_on == "score" else "Validation loss")
             msg = (f"{what} did not improve more than tol={spec.tol:f} for "
                    f"{spec.n_iter_no_change} consecutive epochs.")
             if spec.learning_rate == "adaptive":
@@ -205,5 +211,5 @@ def initial_state(early_stopping):
 
     if early_stopping:
         return TrainState(validation_scores=[], best_validation_score=-np.inf,
-                          best_loss=None)
+                          best_validation_value=-np.inf, best_loss=None)
     return TrainState(best_loss=np.inf)

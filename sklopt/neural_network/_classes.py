@@ -91,7 +91,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0,
                  batch_norm=False, penalty="l2", l1_ratio=0.5, device="auto",
-                 augment=None, precision="auto", compile=False, class_weight=None):
+                 augment=None, precision="auto", compile=False, early_stopping_on="score",
+                 class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -103,7 +104,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             init=init, dropout=dropout, batch_norm=batch_norm, penalty=penalty,
             l1_ratio=l1_ratio, device=device, augment=augment, precision=precision,
-            compile=compile,
+            compile=compile, early_stopping_on=early_stopping_on,
         )
         self.class_weight = class_weight
 
@@ -311,7 +312,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto",
                  dropout=0.0, batch_norm=False, penalty="l2", l1_ratio=0.5,
-                 device="auto", augment=None, precision="auto", compile=False):
+                 device="auto", augment=None, precision="auto", compile=False,
+                 early_stopping_on="score"):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -323,7 +325,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             init=init, dropout=dropout, batch_norm=batch_norm, penalty=penalty,
             l1_ratio=l1_ratio, device=device, augment=augment, precision=precision,
-            compile=compile,
+            compile=compile, early_stopping_on=early_stopping_on,
         )
 
     def _out_activation(self):

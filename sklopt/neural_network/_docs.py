@@ -73,6 +73,13 @@ PARAMS = f"""
         has not improved by ``tol`` for ``n_iter_no_change`` epochs; the weights of the
         best epoch are restored.
 
+    early_stopping_on : {{'score', 'loss'}}, default='score'
+        What early stopping monitors on the held-out split: sklearn's ``'score'``
+        (accuracy or R^2, improving by ``tol``), or ``'loss'``, the validation loss
+        (log-loss or half squared error, the training loss without its penalty),
+        decreasing by ``tol``; the weights of the best epoch by that measure are
+        restored. ``validation_scores_`` holds the scores either way.
+
     validation_fraction : float, default=0.1
         Size of the early-stopping split.
 

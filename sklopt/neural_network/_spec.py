@@ -43,6 +43,7 @@ class TrainSpec:
     tol: float
     n_iter_no_change: float
     early_stopping: bool
+    stop_on: str  # "score" (sklearn's) or "loss": what early stopping monitors
     verbose: int
     augment: tuple = ()
 
@@ -66,6 +67,7 @@ class TrainState:
     best_loss: object = None
     validation_scores: object = None
     best_validation_score: object = None
+    best_validation_value: object = None  # the monitored value (score or -loss)
 
     def as_dict(self):
         return {f.name: getattr(self, f.name) for f in fields(self)}
