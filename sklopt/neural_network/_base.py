@@ -40,8 +40,9 @@ from ._levers import (
 from ._levers.hardware import check_precision, compile_key
 from ._levers.schedules import schedule_for
 from ._module import MLPModule
-from ._net import SkloptNet, TensorData, build_optimizer
+from ._net import SkloptNet, TensorData
 from ._spec import ModuleSpec, TrainSpec, TrainState
+from ._state import HYPER, WeightsMixin
 
 try:  # sklearn >= 1.9: the callback API (set_callbacks(ProgressBar()), ...)
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -52,9 +53,6 @@ except ImportError:  # pragma: no cover - older sklearn: no callbacks
     def with_callbacks(method):
         return method
 
-# The hyper-parameters the solver and schedule records read.
-_HYPER = ("learning_rate_init", "momentum", "nesterovs_momentum", "beta_1", "beta_2",
-          "epsilon", "max_iter", "max_fun", "tol", "power_t")
 
 # The columns of ``history_``, in order; validation columns only with early stopping.
 HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr",
@@ -88,7 +86,7 @@ def _tf32(enabled):
         matmul.allow_tf32 = previous
 
 
-class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
     Warning: This class should not be used directly. Use derived classes instead.
@@ -208,12 +206,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, X, y, sample_weight=None, incremental=False, criterion=None,
-             extra_target=None):
+             extra_target=None, validation=None, stop_on=None):
         """Train on ``(X, y)``.
 
         ``criterion(raw, target, sample_weight)`` replaces the output layer's loss and
         ``extra_target`` (n_samples, k) is put before the encoded target's columns for
-        it: the hook :mod:`sklopt.distillation` trains students through.
+        it; ``validation=(X, y, extra_target, sample_weight)`` replaces the random
+        early-stopping split and ``stop_on`` the ``early_stopping_on`` parameter: the
+        hooks :mod:`sklopt.distillation` trains students through.
         """
         hidden = self._hidden_layer_sizes()
         solver = SOLVERS[self.solver]
@@ -255,7 +255,15 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         fresh_optimizer = not incremental or getattr(net, "optimizer_", None) is None
 
         early = self.early_stopping and stochastic
-        if early:
+        if early and validation is not None:
+            X_val, target_val, y_val = self._validate_input(validation[0], validation[1],
+                                                            incremental=True, reset=False)
+            if sp.issparse(X_val):
+                X_val = X_val.toarray()
+            if validation[2] is not None:
+                target_val = self._with_extra_target(target_val, validation[2])
+            sw_val = validation[3]
+        elif early:
             # Hold out a split as sklearn does (stratified for 1-output classification).
             stratify = y_checked if self._stratify() else None
             parts = train_test_split(
@@ -276,14 +284,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         spec = TrainSpec(
             module=module_spec, out_activation=self.out_activation_, device=device,
             dtype=dtype, precision=self.precision, compile=compile_key(self.compile),
-            solver=self.solver, hyper=tuple((k, getattr(self, k)) for k in _HYPER),
+            solver=self.solver, hyper=tuple((k, getattr(self, k)) for k in HYPER),
             learning_rate=schedule_for(self.learning_rate, self.solver),
             penalty=self.penalty, alpha=float(self.alpha), l1_ratio=float(self.l1_ratio),
             batch_size=batch_size, shuffle=bool(self.shuffle),
             max_epochs=(1 if incremental else self.max_iter) if stochastic else 1,
             incremental=incremental, tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change, early_stopping=early,
-            stop_on=self.early_stopping_on,
+            stop_on=stop_on or self.early_stopping_on,
             verbose=int(self.verbose), augment=self._bind_augmenters(data, generator))
 
         callbacks = []
@@ -453,107 +461,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             print(f"L-BFGS: {self.n_iter_} iterations, {result.nfev} loss evaluations, "
                   f"loss = {self.loss_:.8f} ({result.message})")
 
-    # ------------------------------------------------------------------ weights
-    def _expose_weights(self):
-        """Set ``coefs_`` / ``intercepts_`` from the module: numpy views of its
-        parameters on the CPU (so in-place edits reach the model, as with sklearn's
-        arrays), copies on a GPU; an assignment is loaded into the module before its
-        next use (:meth:`_synced_module`)."""
-        linears = self.net_.module_.linears()
-        self.coefs_ = [lin.weight.detach().cpu().numpy().T for lin in linears]
-        self.intercepts_ = [lin.bias.detach().cpu().numpy() for lin in linears]
-        self._exposed = (self.coefs_, self.intercepts_, (*self.coefs_, *self.intercepts_))
-
-    def _synced_module(self):
-        """The trained module, after loading ``coefs_`` / ``intercepts_`` into it if
-        they were assigned since they were exposed."""
-        module = self.net_.module_
-        exposed = getattr(self, "_exposed", None)
-        if (exposed is not None and self.coefs_ is exposed[0]
-                and self.intercepts_ is exposed[1]
-                and all(a is b for a, b in zip((*self.coefs_, *self.intercepts_),
-                                               exposed[2]))):
-            return module
-        linears = module.linears()
-        if len(self.coefs_) != len(linears) or len(self.intercepts_) != len(linears):
-            raise ValueError(f"coefs_ and intercepts_ must hold {len(linears)} arrays, "
-                             "one per layer.")
-        with torch.no_grad():
-            for i, (lin, coef, bias) in enumerate(zip(linears, self.coefs_,
-                                                      self.intercepts_)):
-                coef, bias = np.asarray(coef), np.asarray(bias).reshape(-1)
-                if coef.shape != tuple(lin.weight.shape[::-1]) or bias.shape != tuple(
-                        lin.bias.shape):
-                    raise ValueError(
-                        f"coefs_[{i}] / intercepts_[{i}] have shapes {coef.shape} / "
-                        f"{bias.shape}; layer {i} needs {tuple(lin.weight.shape[::-1])} "
-                        f"/ {tuple(lin.bias.shape)}.")
-                lin.weight.copy_(torch.as_tensor(coef).T)
-                lin.bias.copy_(torch.as_tensor(bias))
-        self._expose_weights()
-        return module
-
-    def __getstate__(self):
-        # coefs_ / intercepts_ are views of the module's parameters: not pickled
-        # twice; rebuilt from the module on load.
-        state = super().__getstate__()
-        if "net_" in state and "_exposed" in state:
-            self._synced_module()
-            state = dict(super().__getstate__())  # a copy: object's is the live dict
-            for key in ("coefs_", "intercepts_", "_exposed"):
-                state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "net_" in state and "coefs_" not in state:
-            self._expose_weights()
-
-    # ------------------------------------------------------------------ sklopt.io hooks
-    def _save_state(self):
-        """``(attributes, tensors, history)``: the fitted state as plain data, module
-        and optimizer tensors, and the net's history (``sklopt.io.save``)."""
-        params = self.get_params(deep=False)
-        attrs = {k: v for k, v in vars(self).items()
-                 if k not in params and k not in ("net_", "coefs_", "intercepts_",
-                                                  "_exposed", "_skl_callbacks")}
-        if not hasattr(self, "net_"):
-            return attrs, None, None
-        self._synced_module()
-        net = self.net_
-        tensors = {"module": dict(net.module_.state_dict()),
-                   "optimizer": None if getattr(net, "optimizer_", None) is None
-                   else net.optimizer_.state_dict()}
-        return attrs, tensors, list(net.history)
-
-    def _load_state(self, attrs, tensors, history, device=None):
-        """Inverse of :meth:`_save_state` (``sklopt.io.load``): the module is rebuilt
-        from the parameters and fitted shapes through the same path ``fit`` uses, and
-        the optimizer through :meth:`SkloptNet.configure` with a spec of the saved
-        solver."""
-        vars(self).update(attrs)
-        if tensors is None:
-            return self
-        weights = tensors["module"]
-        first = next(k for k in weights if k.endswith("weight"))
-        dtype = weights[first].dtype
-        spec = self._module_spec(self.n_features_in_, self.n_outputs_)
-        module = MLPModule(spec, dtype)
-        module.load_state_dict(weights)
-        self.net_ = SkloptNet(module, device=device).initialize()
-        for row in history:
-            self.net_.history.new_epoch()
-            for key, value in row.items():
-                if key != "batches":
-                    self.net_.history.record(key, value)
-        if tensors["optimizer"] is not None:
-            optimizer = build_optimizer(self.solver, module,
-                                        {k: getattr(self, k) for k in _HYPER})
-            optimizer.load_state_dict(tensors["optimizer"])
-            self.net_.set_optimizer(optimizer)
-        self._expose_weights()
-        return self
-
     # ------------------------------------------------------------------ API
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
@@ -579,15 +486,21 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_with_loss(self, X, y, loss, extra_target, sample_weight=None):
+    def _fit_with_loss(self, X, y, loss, extra_target, sample_weight=None,
+                       validation=None, stop_on=None):
         """Fit on a custom loss: the package hook :mod:`sklopt.distillation` uses.
 
         ``loss(out_activation) -> criterion(raw, target, sample_weight)``;
         ``extra_target`` (n_samples, k) columns come before the encoded target's in
-        the ``target`` the criterion receives.
+        the ``target`` the criterion receives. With ``early_stopping=True``,
+        ``validation=(X_val, y_val, extra_target_val, sample_weight_val)`` are the
+        held-out rows (instead of a random split of ``X``) and ``stop_on``
+        (``"score"`` or ``"loss"``, the criterion on them) overrides
+        ``early_stopping_on``.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         criterion=loss, extra_target=extra_target)
+                         criterion=loss, extra_target=extra_target,
+                         validation=validation, stop_on=stop_on)
 
     def _check_solver(self):
         if SOLVERS[self.solver].full_batch:
