@@ -78,12 +78,15 @@ def _tf32(enabled):
         yield
         return
     matmul = torch.backends.cuda.matmul
-    previous = matmul.allow_tf32
-    matmul.allow_tf32 = True
+    # torch >= 2.9 names it fp32_precision; allow_tf32 is the older switch.
+    name, value = (("fp32_precision", "tf32") if hasattr(matmul, "fp32_precision")
+                   else ("allow_tf32", True))
+    previous = getattr(matmul, name)
+    setattr(matmul, name, value)
     try:
         yield
     finally:
-        matmul.allow_tf32 = previous
+        setattr(matmul, name, previous)
 
 
 class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
@@ -304,9 +307,17 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
             monitor = ConvergenceMonitor(spec, state, self._sklearn_callbacks(spec))
             callbacks.append(("monitor", monitor))
         order = None
-        if spec.shuffle and stochastic:
-            # sklearn's shuffling, from the same RandomState: the same batches as
-            # sklearn's MLP for the same seed, on every device.
+        if spec.shuffle and stochastic and torch.device(device).type == "cuda":
+            # On a GPU the permutation is drawn there (no host work per epoch), from a
+            # generator seeded by random_state.
+            cuda_gen = torch.Generator(device=device).manual_seed(
+                int(rng.randint(np.iinfo(np.int32).max)))
+
+            def order():
+                return torch.randperm(n_train, generator=cuda_gen, device=device)
+        elif spec.shuffle and stochastic:
+            # sklearn's shuffling, from the same RandomState: on the CPU, the same
+            # batches as sklearn's MLP for the same seed.
             idx = np.arange(n_train)
 
             def order():
@@ -330,7 +341,7 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
             net.partial_fit(data)
             if not stochastic:
                 net.history.record("lr", 1.0)
-                record_parameter_stats(net, start)
+                record_parameter_stats(net, start, net.epoch_loss_)
         try:
             self._finish_fit(net, spec, state, monitor, data)
         finally:

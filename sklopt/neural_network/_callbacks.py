@@ -28,24 +28,27 @@ def parameters_finite(module):
     return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
 
-def record_parameter_stats(net, previous_state):
+def record_parameter_stats(net, previous_state, loss=None):
     """Record in the last history row: ``weight_norm`` (L2 norm of all weights and
     biases), ``grad_norm`` (L2 norm of the gradient of the last step's batch loss, the
     L2 penalty included only when it is part of the loss) and ``param_change``
-    (``||theta - theta_prev|| / ||theta_prev||`` over the epoch). One device sync."""
+    (``||theta - theta_prev|| / ||theta_prev||`` over the epoch), and ``train_loss``
+    when ``loss`` (a device scalar) is given: one fused norm and one host sync."""
     named = list(net.module_.named_parameters())
     params = [p.detach() for _, p in named]
     grads = [p.grad for _, p in named if p.grad is not None]
     prev = [previous_state[name] for name, _ in named]
     diffs = torch._foreach_sub(params, prev)
-    # One fused norm over all tensors and one device sync; the groups are summed on
-    # the host (the epoch loop of a small net is a few ms, so this shows).
     groups = (params, grads, diffs, prev)
     norms = torch.stack(torch._foreach_norm([t for g in groups for t in g])).double()
+    if loss is not None:
+        norms = torch.cat([loss.double().reshape(1), norms])
+    values = norms.tolist()  # the sync
+    if loss is not None:
+        net.history.record("train_loss", values.pop(0))
     totals, start = [], 0
-    norms = norms.tolist()
     for g in groups:
-        totals.append(math.sqrt(sum(v * v for v in norms[start:start + len(g)])))
+        totals.append(math.sqrt(sum(v * v for v in values[start:start + len(g)])))
         start += len(g)
     weight, grad, diff, prev_norm = totals
     net.history.record("weight_norm", weight)
@@ -130,6 +133,7 @@ class ConvergenceMonitor(Callback):
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
         self._in_epoch = False
         spec, state = self.spec, self.state
+        record_parameter_stats(net, self._last_good, net.epoch_loss_)
         row = net.history[-1]
         loss = row["train_loss"]
         self.n_iter_ += 1
@@ -164,7 +168,6 @@ class ConvergenceMonitor(Callback):
                 state.no_improvement_count = 0
             state.best_loss = min(state.best_loss, loss)
 
-        record_parameter_stats(net, self._last_good)
         if not math.isfinite(loss) and not parameters_finite(net.module_):
             self.diverged_ = True
             self._stop("non-finite weights")

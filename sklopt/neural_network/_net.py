@@ -105,11 +105,13 @@ class BatchIterator:
         n = len(data)
         X, y, w = data.X, data.y, data.sample_weight
         if self.order is not None:
-            perm = torch.from_numpy(self.order()).to(X.device, non_blocking=True)
+            perm = self.order()
+            perm = (torch.from_numpy(perm) if isinstance(perm, np.ndarray) else perm).to(
+                X.device, non_blocking=True)
             X = X[perm]
             y = None if y is None else y[perm]
             w = None if w is None else w[perm]
-        stream = X.device != torch.device(self.device)
+        stream = X.device.type != torch.device(self.device).type
         # Augment the whole epoch at once (fresh every epoch): one large op per
         # augmenter instead of one small op per batch.
         for aug in self.augment:
@@ -219,7 +221,7 @@ class SkloptNet(NeuralNet):
         """Drop what only the last training call needed (its spec with the bound
         augmenters' training statistics, the shuffling closure, a compiled module, the
         loss): not part of the fitted model, and not all of it pickles."""
-        self.spec_ = self.order_ = self.forward_ = self.scaler_ = None
+        self.spec_ = self.order_ = self.forward_ = self.scaler_ = self.epoch_loss_ = None
         self.criterion_ = None
         self.callbacks_ = []
         self.closure_losses_ = []
@@ -303,13 +305,19 @@ class SkloptNet(NeuralNet):
             l2_share = l2_share + n / denom
         n = sum(sizes)
         sizes = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
-        loss = float(torch.stack(losses).dot(sizes)) / n  # the epoch's one sync
+        loss = torch.stack(losses).dot(sizes) / n
         if self.l2_mode_ == "coupled":
             # The L2 term ran inside the optimizer, so its value is not in the batch
             # losses: add sum_b n_b / n * alpha * P / denom_b, evaluated with the
             # weights at the end of the epoch.
-            loss += self.penalty_value() * self.spec_.alpha * float(l2_share) / n
-        self.history.record(prefix + "_loss", loss)
+            spec = self.spec_
+            with torch.no_grad():
+                penalty = PENALTIES[spec.penalty].value(self.module_.weights(),
+                                                        spec.l1_ratio)
+            loss = loss + penalty * (spec.alpha * l2_share / n)
+        # A device tensor: the stochastic solvers' monitor reads it together with the
+        # epoch's parameter statistics, in the epoch's one host sync.
+        self.epoch_loss_ = loss.detach()
         self.history.record(prefix + "_batch_count", len(losses))
 
     def forward_raw(self, X, batch_size=PREDICT_BATCH):
