@@ -123,7 +123,7 @@ def test_saved_on_cpu_loads_onto_the_gpu(digits, tmp_path):
 def test_large_predict_runs_in_batches_on_the_device(digits):
     X, y = digits
     clf = gpu(max_iter=2).fit(X, y)
-    big = np.repeat(X, 80, axis=0)  # > one 65,536-row predict batch
+    big = np.tile(X, (80, 1))  # > one 65,536-row predict batch
     proba = clf.predict_proba(big)
     np.testing.assert_allclose(proba[:len(X)], clf.predict_proba(X), atol=1e-6)
 
