@@ -11,7 +11,8 @@ Cases (synthetic classification, float32, AdamW lr 1e-3, no penalty, shuffled):
 Rows: sklearn ``MLPClassifier`` on the CPU (one epoch; on the 1M case over 250,000 rows,
 scaled by the row count: its cost is linear in rows at a fixed batch size), the plain
 GPU loop (same net, data on the device, device permutation, fused AdamW), and sklopt
-with ``precision`` float32 / tf32 / bfloat16 and ``compile`` True / "reduce-overhead".
+with ``precision`` float32 / tf32 / bfloat16 and ``compile`` True / "reduce-overhead" /
+"cuda-graph" (the whole step as one CUDA graph).
 ms / epoch is the median of the epochs after the first (the first includes compiling
 and moving the data); "first epoch" shows it. Accuracy on 20,000 held-out rows.
 
@@ -39,7 +40,9 @@ VARIANTS = [("sklopt float32", {"precision": "float32"}),
             ("sklopt tf32", {"precision": "tf32"}),
             ("sklopt bfloat16", {"precision": "bfloat16"}),
             ("sklopt compile", {"precision": "float32", "compile": True}),
-            ("sklopt reduce-overhead", {"precision": "float32", "compile": "reduce-overhead"})]
+            ("sklopt reduce-overhead", {"precision": "float32", "compile": "reduce-overhead"}),
+            ("sklopt cuda-graph", {"precision": "float32", "compile": "cuda-graph"}),
+            ("sklopt cuda-graph bfloat16", {"precision": "bfloat16", "compile": "cuda-graph"})]
 
 
 class EpochTimer:

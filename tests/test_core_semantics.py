@@ -173,6 +173,20 @@ def test_gpu_only_precisions_are_refused_on_the_cpu(digits, precision, match):
         mlp(precision=precision, max_iter=1).fit(X, y)
 
 
+def test_whole_step_cuda_graphs_are_refused_on_the_cpu(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="cuda-graph.*CUDA"):
+        mlp(compile="cuda-graph", max_iter=1).fit(X, y)
+
+
+def test_compile_trains_on_the_cpu(digits):
+    X, y = digits
+    compiled = mlp(compile=True, max_iter=2, precision="float32").fit(X, y)
+    eager = mlp(max_iter=2, precision="float32").fit(X, y)
+    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-4)
+    pickle.loads(pickle.dumps(compiled))
+
+
 def test_bfloat16_trains_on_the_cpu(digits):
     X, y = digits
     clf = mlp(precision="bfloat16", max_iter=30, learning_rate_init=0.01).fit(X, y)

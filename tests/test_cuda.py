@@ -82,14 +82,32 @@ def test_compile_on_cuda(digits, mode):
     pickle.loads(pickle.dumps(clf))  # the compiled module is not part of the model
 
 
+@pytest.mark.parametrize("kw", [
+    {},
+    {"learning_rate": "cosine", "penalty": "l2", "alpha": 1e-2},  # lr tensor, L2 in loss
+    {"solver": "adamw", "alpha": 1e-2, "precision": "bfloat16"},
+])
+def test_whole_step_cuda_graph_trains_like_eager(digits, kw):
+    X, y = digits
+    w = np.where(y % 2 == 0, 1.0, 2.0)
+    common = dict(max_iter=8, batch_size=200, **kw)
+    graphed = gpu(compile="cuda-graph", **common).fit(X, y, sample_weight=w)
+    eager = gpu(**common).fit(X, y, sample_weight=w)
+    assert graphed.net_.optimizer_.defaults["capturable"]
+    np.testing.assert_allclose(graphed.loss_curve_, eager.loss_curve_, rtol=2e-2)
+    assert graphed.score(X, y) > eager.score(X, y) - 0.02
+    pickle.loads(pickle.dumps(graphed))
+
+
 def test_levers_compose_on_cuda(digits):
     from sklopt.preprocessing import SwapNoise
 
     X, y = digits
-    clf = gpu(hidden_layer_sizes=(32, 16), dropout=0.1, batch_norm=True,
-              augment=SwapNoise(0.1), early_stopping=True, precision="bfloat16",
-              max_iter=15).fit(X, y)
-    assert clf.score(X, y) > 0.8
+    for compile_ in (False, "cuda-graph"):
+        clf = gpu(hidden_layer_sizes=(32, 16), dropout=0.1, batch_norm=True,
+                  augment=SwapNoise(0.1), early_stopping=True, precision="bfloat16",
+                  max_iter=15, compile=compile_).fit(X, y)
+        assert clf.score(X, y) > 0.8
 
 
 def test_saved_on_gpu_loads_and_predicts_on_a_cpu_only_machine(digits, tmp_path,

@@ -124,7 +124,10 @@ class ConvergenceMonitor(Callback):
         lr = SCHEDULES[self.spec.learning_rate].lr(state, self.spec.hyper_dict)
         state.lr, state.fresh = lr, False
         for group in net.optimizer_.param_groups:
-            group["lr"] = lr
+            if torch.is_tensor(group["lr"]):  # a capturable optimizer's (CUDA graph)
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
 
     def _stop(self, reason):
         self.stop_reason_ = reason

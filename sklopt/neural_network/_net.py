@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
+from ._graph import GraphedStep, check_graphable
 from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
 
 # Fraction of the free GPU memory the training tensors may take to be moved there
@@ -147,6 +148,13 @@ class SkloptNet(NeuralNet):
         super().__init__(module, torch.nn.Identity, optimizer=None, train_split=None,
                          verbose=0, device=device, **kwargs)
 
+    def __getstate__(self):
+        # The module lives in module_ (which skorch pickles device-independently);
+        # the `module` init argument is the same object and is not pickled again.
+        state = super().__getstate__()
+        state["module"] = None
+        return state
+
     # ----------------------------------------------------------------- configuration
     def get_default_callbacks(self):
         # skorch's defaults (timer, scoring, printing) record per batch; the estimator
@@ -193,13 +201,22 @@ class SkloptNet(NeuralNet):
         solver = SOLVERS[spec.solver]
         self.spec_ = spec
         self.criterion_ = criterion or OUTPUTS[spec.out_activation].loss
+        graph = COMPILE_MODES[spec.compile].graph
+        if graph:
+            check_graphable(spec, solver)
         if fresh_optimizer or getattr(self, "optimizer_", None) is None:
             with self._current_init_context("optimizer"):
-                self.optimizer_ = build_optimizer(spec.solver, module, spec.hyper_dict)
+                self.optimizer_ = build_optimizer(spec.solver, module, spec.hyper_dict,
+                                                  capturable=graph)
+        capturable = bool(self.optimizer_.defaults.get("capturable", False))
         l2 = spec.penalty == "l2" and spec.alpha > 0
         self.l2_mode_ = solver.l2 if l2 else None
+        if graph and self.l2_mode_ == "coupled":
+            # A per-batch weight_decay cannot change inside a graph: the L2 term joins
+            # the loss (the same gradient, by autograd).
+            self.l2_mode_ = "loss"
         self.explicit_penalty_ = spec.penalty is not None and spec.alpha > 0 and (
-            not l2 or solver.l2 == "loss")
+            not l2 or self.l2_mode_ == "loss")
         group = self.optimizer_.param_groups[0]
         group["weight_decay"] = spec.alpha if self.l2_mode_ == "decoupled" else 0.0
         precision = PRECISIONS[spec.precision]
@@ -211,6 +228,8 @@ class SkloptNet(NeuralNet):
         mode = COMPILE_MODES[spec.compile].mode
         # A bound method, not a module: skorch would register a module attribute.
         self.forward_ = (module if mode is None else _compiled(module, mode)).__call__
+        self.graphed_ = (GraphedStep(self, spec.batch_size) if graph and capturable
+                         and self.scaler_ is None else None)
         self.order_ = order
         self.callbacks_ = callbacks
         self.max_epochs = spec.max_epochs
@@ -222,6 +241,7 @@ class SkloptNet(NeuralNet):
         augmenters' training statistics, the shuffling closure, a compiled module, the
         loss): not part of the fitted model, and not all of it pickles."""
         self.spec_ = self.order_ = self.forward_ = self.scaler_ = self.epoch_loss_ = None
+        self.graphed_ = None
         self.criterion_ = None
         self.callbacks_ = []
         self.closure_losses_ = []
@@ -252,7 +272,9 @@ class SkloptNet(NeuralNet):
     def _autocast(self):
         if self.autocast_ is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.autocast_[0], dtype=self.autocast_[1])
+        # No cast cache inside a CUDA graph (PyTorch's rule for autocast + capture).
+        return torch.autocast(self.autocast_[0], dtype=self.autocast_[1],
+                              cache_enabled=getattr(self, "graphed_", None) is None)
 
     def _objective(self, X, y, w, denom):
         with self._autocast():
@@ -280,6 +302,8 @@ class SkloptNet(NeuralNet):
                 return loss
 
             loss = optimizer.step(closure)
+        elif self.graphed_ is not None and len(X) == self.graphed_.batch_size:
+            loss = self.graphed_(X, y, w, denom)
         elif self.scaler_ is not None:
             optimizer.zero_grad(set_to_none=True)
             loss = self._objective(X, y, w, denom)
@@ -287,7 +311,9 @@ class SkloptNet(NeuralNet):
             self.scaler_.step(optimizer)
             self.scaler_.update()
         else:
-            optimizer.zero_grad(set_to_none=True)
+            # Gradients zeroed in place when a graph owns them (their addresses are
+            # captured); released otherwise.
+            optimizer.zero_grad(set_to_none=self.graphed_ is None)
             loss = self._objective(X, y, w, denom)
             loss.backward()
             optimizer.step()
@@ -330,15 +356,18 @@ class SkloptNet(NeuralNet):
                               for s in range(0, len(X), batch_size)])
 
 
-def build_optimizer(solver, module, hyper):
+def build_optimizer(solver, module, hyper, capturable=False):
     """The ``solver``'s torch optimizer over ``[weights, other parameters]`` groups of
-    ``module`` (the penalty acts on the first group only)."""
+    ``module`` (the penalty acts on the first group only); ``capturable`` for a CUDA
+    graph."""
     record = SOLVERS[solver]
     weights = module.weights()
     ids = {id(w) for w in weights}
     others = [p for p in module.parameters() if id(p) not in ids]
     groups = [{"params": weights, "weight_decay": 0.0},
               {"params": others, "weight_decay": 0.0}]
+    if capturable:
+        return record.build(groups, hyper, record.fused, capturable=True)
     return record.build(groups, hyper, record.fused)
 
 

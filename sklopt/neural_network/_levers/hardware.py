@@ -59,10 +59,12 @@ PRECISIONS = Registry("precision", {
 
 @dataclass(frozen=True)
 class Compile:
-    """One compilation mode: ``mode`` for :func:`torch.compile` (None: not compiled)."""
+    """One compilation mode: ``mode`` for :func:`torch.compile` (None: not compiled);
+    ``graph``: the whole training step is captured as a CUDA graph instead."""
 
     mode: object
     doc: str
+    graph: bool = False
 
 
 COMPILE_MODES = Registry("compile", {
@@ -71,6 +73,9 @@ COMPILE_MODES = Registry("compile", {
     "reduce-overhead": Compile("reduce-overhead",
                                "``torch.compile`` with CUDA graphs (CUDA only)"),
     "max-autotune": Compile("max-autotune", "``torch.compile`` with autotuned kernels"),
+    "cuda-graph": Compile(None, "the whole training step (forward, backward, optimizer) "
+                          "captured once as a CUDA graph and replayed per full batch; "
+                          "eager kernels, CUDA only, solver 'adam' or 'adamw'", graph=True),
 })
 
 

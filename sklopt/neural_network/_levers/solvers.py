@@ -37,6 +37,8 @@ class Solver:
     full_batch : bool
         Trains on the whole data per step with a closure (no epochs, no partial_fit).
     doc : str
+    capturable : bool
+        Can step inside a CUDA graph (``build`` takes ``capturable=True``).
     """
 
     build: object
@@ -45,6 +47,7 @@ class Solver:
     l2: str
     full_batch: bool
     doc: str
+    capturable: bool = False
 
 
 def _sgd(groups, h, fused):
@@ -53,15 +56,25 @@ def _sgd(groups, h, fused):
                            fused=fused)
 
 
-def _adam(groups, h, fused):
-    return torch.optim.Adam(groups, lr=h["learning_rate_init"],
-                            betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"], fused=fused)
+def _lr(h, groups, capturable):
+    # Inside a CUDA graph the learning rate must be a device tensor, so that the
+    # schedule can change it between replays.
+    if not capturable:
+        return h["learning_rate_init"]
+    device = groups[0]["params"][0].device
+    return torch.tensor(h["learning_rate_init"], device=device)
 
 
-def _adamw(groups, h, fused):
-    return torch.optim.AdamW(groups, lr=h["learning_rate_init"],
+def _adam(groups, h, fused, capturable=False):
+    return torch.optim.Adam(groups, lr=_lr(h, groups, capturable),
+                            betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"], fused=fused,
+                            capturable=capturable)
+
+
+def _adamw(groups, h, fused, capturable=False):
+    return torch.optim.AdamW(groups, lr=_lr(h, groups, capturable),
                              betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
-                             weight_decay=0.0, fused=fused)
+                             weight_decay=0.0, fused=fused, capturable=capturable)
 
 
 def _rmsprop(groups, h, fused):
@@ -130,11 +143,11 @@ SOLVERS = Registry("solver", {
                   "stochastic gradient descent with ``momentum`` and "
                   "``nesterovs_momentum``"),
     "adam": Solver(_adam, _ADAM, True, "coupled", False,
-                   "Adam (``beta_1``, ``beta_2``, ``epsilon``)"),
+                   "Adam (``beta_1``, ``beta_2``, ``epsilon``)", capturable=True),
     "adamw": Solver(_adamw, _ADAM, True, "decoupled", False,
                     "AdamW: with ``penalty='l2'``, ``alpha`` is its decoupled weight "
                     "decay ``W <- W - lr * alpha * W`` (not divided by the batch size, "
-                    "not added to the loss)"),
+                    "not added to the loss)", capturable=True),
     "rmsprop": Solver(_rmsprop, (*_LR, "epsilon"), False, "coupled", False,
                       "RMSprop (``epsilon``)"),
     "adagrad": Solver(_adagrad, (*_LR, "epsilon"), True, "coupled", False,
