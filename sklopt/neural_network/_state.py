@@ -27,9 +27,19 @@ class WeightsMixin:
         arrays), copies on a GPU; an assignment is loaded into the module before its
         next use (:meth:`_synced_module`)."""
         linears = self.net_.module_.linears()
+        self._cpu_copy = None  # the weights changed: a GPU model's CPU copy is stale
         self.coefs_ = [lin.weight.detach().cpu().numpy().T for lin in linears]
         self.intercepts_ = [lin.bias.detach().cpu().numpy() for lin in linears]
         self._exposed = (self.coefs_, self.intercepts_, (*self.coefs_, *self.intercepts_))
+
+    def _cpu_module(self):
+        """An eval-mode CPU copy of a GPU model's network, for small predictions;
+        made again after the weights change."""
+        if getattr(self, "_cpu_copy", None) is None:
+            import copy
+
+            self._cpu_copy = copy.deepcopy(self.net_.module_).cpu().eval()
+        return self._cpu_copy
 
     def _synced_module(self):
         """The trained module, after loading ``coefs_`` / ``intercepts_`` into it if
@@ -67,7 +77,7 @@ class WeightsMixin:
         if "net_" in state and "_exposed" in state:
             self._synced_module()
             state = dict(super().__getstate__())  # a copy: object's is the live dict
-            for key in ("coefs_", "intercepts_", "_exposed"):
+            for key in ("coefs_", "intercepts_", "_exposed", "_cpu_copy"):
                 state.pop(key, None)
         return state
 
@@ -83,7 +93,8 @@ class WeightsMixin:
         params = self.get_params(deep=False)
         attrs = {k: v for k, v in vars(self).items()
                  if k not in params and k not in ("net_", "coefs_", "intercepts_",
-                                                  "_exposed", "_skl_callbacks")}
+                                                  "_exposed", "_skl_callbacks",
+                                                  "_cpu_copy")}
         if not hasattr(self, "net_"):
             return attrs, None, None
         self._synced_module()
