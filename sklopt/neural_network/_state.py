@@ -27,7 +27,9 @@ class WeightsMixin:
         arrays), copies on a GPU; an assignment is loaded into the module before its
         next use (:meth:`_synced_module`)."""
         linears = self.net_.module_.linears()
-        self._cpu_copy = None  # the weights changed: a GPU model's CPU copy is stale
+        # The weights changed: a GPU model's CPU copy is stale. A dict made here and
+        # filled by predict, so that predicting leaves the estimator's __dict__ as is.
+        self._cpu_copy = {}
         self.coefs_ = [lin.weight.detach().cpu().numpy().T for lin in linears]
         self.intercepts_ = [lin.bias.detach().cpu().numpy() for lin in linears]
         self._exposed = (self.coefs_, self.intercepts_, (*self.coefs_, *self.intercepts_))
@@ -35,11 +37,12 @@ class WeightsMixin:
     def _cpu_module(self):
         """An eval-mode CPU copy of a GPU model's network, for small predictions;
         made again after the weights change."""
-        if getattr(self, "_cpu_copy", None) is None:
+        cache = self._cpu_copy
+        if "module" not in cache:
             import copy
 
-            self._cpu_copy = copy.deepcopy(self.net_.module_).cpu().eval()
-        return self._cpu_copy
+            cache["module"] = copy.deepcopy(self.net_.module_).cpu().eval()
+        return cache["module"]
 
     def _synced_module(self):
         """The trained module, after loading ``coefs_`` / ``intercepts_`` into it if
