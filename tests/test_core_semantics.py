@@ -293,3 +293,17 @@ def test_early_stopping_on_the_validation_loss(digits):
     assert (losses[-4:] > losses.min() - 1e-3).all()
     # ... and kept the epoch of the lowest validation loss.
     assert clf.best_validation_score_ == clf.validation_scores_[best]
+
+
+def test_every_registry_option_is_documented():
+    import pathlib
+
+    from sklopt.neural_network._levers import REGISTRIES
+
+    docs = "".join(p.read_text() for p in
+                   (pathlib.Path(__file__).parent.parent / "docs").rglob("*.md"))
+    missing = [(reg.lever, name) for reg in REGISTRIES for name in reg
+               if f"`{name}`" not in docs]
+    assert missing == []
+    for reg in REGISTRIES:  # and in the estimators' docstrings
+        assert all(f"``'{name}'``" in MLPClassifier.__doc__ for name in reg)

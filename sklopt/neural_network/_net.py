@@ -348,7 +348,8 @@ class SkloptNet(NeuralNet):
 
     def forward_raw(self, X, batch_size=PREDICT_BATCH):
         """Raw outputs (logits) of the module for a tensor ``X``, in eval mode."""
-        self.module_.eval()
+        if self.module_.training:
+            self.module_.eval()
         with torch.no_grad():
             if len(X) <= batch_size:
                 return self.module_(X.to(self.device))
