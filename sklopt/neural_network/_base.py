@@ -37,7 +37,9 @@ from ._levers import (
     SCHEDULES,
     SOLVERS,
 )
+from ._levers.embeddings import EMBEDDINGS
 from ._levers.hardware import check_precision, compile_key
+from ._levers.losses import predict_outputs
 from ._levers.schedules import schedule_for
 from ._module import MLPModule
 from ._net import SkloptNet, TensorData
@@ -113,6 +115,12 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         "precision": [PRECISIONS.constraint()],
         "compile": ["boolean", COMPILE_MODES.constraint()],
         "early_stopping_on": [StrOptions({"score", "loss"})],
+        "num_embedding": [EMBEDDINGS.constraint(), None],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
+        "n_frequencies": [Interval(Integral, 1, None, closed="left")],
+        "frequency_scale": [Interval(Real, 0, None, closed="neither")],
+        "n_ensemble": [Interval(Integral, 1, None, closed="left")],
     }
 
     @abstractmethod
@@ -121,7 +129,8 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
                  n_iter_no_change, max_fun, init, dropout, batch_norm, penalty, l1_ratio,
-                 device, augment, precision, compile, early_stopping_on):
+                 device, augment, precision, compile, early_stopping_on, num_embedding,
+                 embedding_dim, n_bins, n_frequencies, frequency_scale, n_ensemble):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -156,6 +165,12 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         self.precision = precision
         self.compile = compile
         self.early_stopping_on = early_stopping_on
+        self.num_embedding = num_embedding
+        self.embedding_dim = embedding_dim
+        self.n_bins = n_bins
+        self.n_frequencies = n_frequencies
+        self.frequency_scale = frequency_scale
+        self.n_ensemble = n_ensemble
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
@@ -196,9 +211,15 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         return augmenters
 
     def _module_spec(self, n_features, n_outputs):
+        if self.batch_norm and self.n_ensemble > 1:
+            raise ValueError("batch_norm=True does not combine with n_ensemble > 1 (the "
+                             "members would share batch statistics); use dropout.")
         return ModuleSpec((n_features, *self._hidden_layer_sizes(), n_outputs),
                           self.activation, self.init, float(self.dropout),
-                          bool(self.batch_norm))
+                          bool(self.batch_norm), self.num_embedding,
+                          int(self.embedding_dim), int(self.n_bins),
+                          int(self.n_frequencies), float(self.frequency_scale),
+                          int(self.n_ensemble))
 
     def _train_dtype(self, X_dtype, device, module=None):
         dtype = PRECISIONS[self.precision].dtype
@@ -280,6 +301,10 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
             if X_val.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
+        if first_pass:
+            # Data-dependent embedding parameters (bin edges) from the training rows
+            # only, never the held-out ones.
+            module.fit_embedding(np.asarray(X, dtype=np.float64))
         n_train = X.shape[0]
         batch_size = self._resolve_batch_size(n_train) if stochastic else n_train
         if self.batch_norm and n_train < 2:
@@ -298,7 +323,8 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
             incremental=incremental, tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change, early_stopping=early,
             stop_on=stop_on or self.early_stopping_on,
-            verbose=int(self.verbose), augment=self._bind_augmenters(data, generator))
+            verbose=int(self.verbose), augment=self._bind_augmenters(data, generator),
+            label_smoothing=float(getattr(self, "label_smoothing", 0.0)))
 
         callbacks = []
         if early:
@@ -347,9 +373,13 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
                 record_parameter_stats(net, start, net.epoch_loss_)
         try:
             self._finish_fit(net, spec, state, monitor, data)
+            self._calibrate(val if early else None, criterion)
         finally:
             net.release()
         return self
+
+    def _calibrate(self, val, criterion):
+        """Temperature scaling (classifiers with ``calibrate=True``; a no-op here)."""
 
     def _bind_augmenters(self, data, generator):
         """Augmenters bound to the training tensors; class indices become one-hot soft
@@ -413,15 +443,33 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         module = None if net is None else self._synced_module()
         if module is not None and module.spec == spec:
             return module
-        old_units = tuple([self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_])
-        if old_units != spec.layer_units:
+        if module is not None and not module.spec.same_shape(spec):
             raise ValueError(
-                f"The model has layer sizes {old_units}; the current parameters and data "
-                f"ask for {spec.layer_units}. warm_start and partial_fit continue the "
-                "same network: fit a new model (warm_start=False) to change its shape.")
+                "warm_start and partial_fit continue the same network: its layer "
+                "sizes, num_embedding and n_ensemble cannot change (fit a new model, "
+                "warm_start=False, to change them).")
+        if module is None:  # weights set by hand (coefs_ before a first partial_fit)
+            old_units = tuple([self.coefs_[0].shape[0]]
+                              + [c.shape[1] for c in self.coefs_])
+            if old_units != spec.layer_units or spec.num_embedding is not None:
+                raise ValueError(
+                    f"The model has layer sizes {old_units}; the current parameters and "
+                    f"data ask for {spec.layer_units}. warm_start and partial_fit "
+                    "continue the same network: fit a new model (warm_start=False) to "
+                    "change its shape.")
         dtype = (module.linears()[0].weight.dtype if module is not None
                  else torch.from_numpy(np.asarray(self.coefs_[0])).dtype)
         new = MLPModule(spec, dtype if dtype.is_floating_point else torch.float64)
+        if module is not None:
+            # Same shapes: the embedding and the ensemble adapters carry over too
+            # (batch norm's statistics do not: the layers around them changed).
+            old = {k: v for k, v in module.state_dict().items() if "layers" not in k}
+            new.load_state_dict(old, strict=False)
+            with torch.no_grad():
+                for a, b in zip(new.linears(), module.linears()):
+                    if hasattr(a, "r"):
+                        a.r.copy_(b.r)
+                        a.s.copy_(b.s)
         with torch.no_grad():
             for lin, coef, bias in zip(new.linears(), self.coefs_, self.intercepts_):
                 lin.weight.copy_(torch.as_tensor(np.asarray(coef)).T)
@@ -535,7 +583,9 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         net = self.net_
         dtype = module.linears()[0].weight.dtype
         Xt = torch.from_numpy(np.ascontiguousarray(X)).to(dtype)
-        fn = OUTPUTS[self.out_activation_].link if link else None
+        temperature = getattr(self, "temperature_", 1.0)
+        fn = (lambda raw: predict_outputs(raw, self.out_activation_, temperature)
+              ) if link else None
         kind = torch.device(net.device).type
         if kind == "cuda" and X.shape[0] <= SMALL_PREDICT:
             # A few rows predict faster on a CPU copy than through the GPU's launch
@@ -559,9 +609,9 @@ class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMe
         each other. The package hook of :mod:`sklopt.inspection`."""
         check_is_fitted(self)
         module = self._synced_module().eval()
-        link = OUTPUTS[self.out_activation_].link
-        return (lambda x: link(module(x))), torch.device(self.net_.device), \
-            module.linears()[0].weight.dtype
+        out, temperature = self.out_activation_, getattr(self, "temperature_", 1.0)
+        return (lambda x: predict_outputs(module(x), out, temperature)), \
+            torch.device(self.net_.device), module.linears()[0].weight.dtype
 
     def _forward(self, X):
         """Output-layer activations (probabilities or predictions) as numpy, in the

@@ -16,6 +16,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ._levers import SCHEDULES
+from ._levers.losses import member_loss
 
 
 def snapshot(module):
@@ -79,7 +80,7 @@ class Validation(Callback):
             y = self.data.y.to(raw.device)
             w = None if self.data.sample_weight is None else self.data.sample_weight.to(
                 raw.device)
-            loss = float(net.criterion_(raw, y, w))
+            loss = float(member_loss(net.criterion_, raw, y, w))
         net.history.record("valid_loss", loss)
         net.history.record("valid_score", float(self.score(raw)))
 

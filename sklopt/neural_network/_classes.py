@@ -10,7 +10,9 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import compute_sample_weight
-from sklearn.utils._param_validation import StrOptions
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -22,7 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, column_or_1d, validat
 
 from ._base import BaseMLP, with_callbacks
 from ._docs import ATTRS, PARAMS
-from ._levers import OUTPUTS
+from ._levers.losses import predict_outputs
 
 
 def _finite_or_nan(score_fn):
@@ -49,6 +51,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------
     {PARAMS.strip()}
 
+    label_smoothing : float, default=0.0
+        Label smoothing of the log-loss: targets move ``label_smoothing`` of their mass
+        to the uniform distribution (``0.5`` for each logistic output).
+
+    calibrate : bool, default=False
+        After training, fit a temperature ``T`` on the early-stopping rows (needs
+        ``early_stopping=True``) by minimising their log loss; ``predict_proba`` then
+        returns ``softmax(logits / T)`` (sigmoid for logistic outputs). Lowers the log
+        loss of an over-confident net; predictions (argmax) are unchanged.
+
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight`` as in
         :func:`sklearn.utils.class_weight.compute_sample_weight`. With ``partial_fit``
@@ -60,6 +72,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
         Class labels.
+
+    temperature_ : float
+        The temperature ``predict_proba`` divides the logits by (1.0 unless
+        ``calibrate=True``).
 
     {ATTRS.strip()}
 
@@ -81,6 +97,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "calibrate": ["boolean"],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -92,7 +110,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0,
                  batch_norm=False, penalty="l2", l1_ratio=0.5, device="auto",
                  augment=None, precision="auto", compile=False, early_stopping_on="score",
-                 class_weight=None):
+                 num_embedding=None, embedding_dim=16, n_bins=16, n_frequencies=16,
+                 frequency_scale=0.1, n_ensemble=1, label_smoothing=0.0,
+                 calibrate=False, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -105,7 +125,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             init=init, dropout=dropout, batch_norm=batch_norm, penalty=penalty,
             l1_ratio=l1_ratio, device=device, augment=augment, precision=precision,
             compile=compile, early_stopping_on=early_stopping_on,
+            num_embedding=num_embedding, embedding_dim=embedding_dim, n_bins=n_bins,
+            n_frequencies=n_frequencies, frequency_scale=frequency_scale,
+            n_ensemble=n_ensemble,
         )
+        self.label_smoothing = label_smoothing
+        self.calibrate = calibrate
         self.class_weight = class_weight
 
     def _out_activation(self):
@@ -170,9 +195,40 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             raise ValueError("sample_weight must have a positive sum.")
         return sw
 
+    def _calibrate(self, val, criterion):
+        """Temperature scaling (Guo et al., 2017): the one temperature ``T`` that
+        minimises the log loss of ``softmax(logits / T)`` on the held-out rows;
+        ``predict_proba`` then uses it."""
+        self.temperature_ = 1.0
+        if not self.calibrate:
+            return
+        if val is None:
+            raise ValueError("calibrate=True fits its temperature on the held-out rows "
+                             "of early stopping: set early_stopping=True.")
+        if criterion is not None:
+            return  # a custom loss (distillation) calibrates its own way
+        from scipy.optimize import minimize_scalar
+
+        raw = self.net_.forward_raw(val.X).double()
+        target = val.y.to(raw.device)
+        w = None if val.sample_weight is None else val.sample_weight.double().cpu().numpy()
+
+        def nll(log_t):
+            p = predict_outputs(raw, self.out_activation_, float(np.exp(log_t)))
+            p = p.clamp(1e-15, 1 - 1e-15)
+            if self.out_activation_ == "softmax":
+                per_row = -torch.log(p.gather(1, target.long()[:, None]))[:, 0]
+            else:
+                t = target.double()
+                per_row = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).sum(dim=1)
+            return float(np.average(per_row.cpu().numpy(), weights=w))
+
+        result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+        self.temperature_ = float(np.exp(result.x))
+
     @_finite_or_nan
     def _score_raw(self, raw, y, sample_weight):
-        proba = OUTPUTS[self.out_activation_].link(raw).cpu().numpy()
+        proba = predict_outputs(raw, self.out_activation_).cpu().numpy()
         return accuracy_score(y, self._decode(proba), sample_weight=sample_weight)
 
     def _decode(self, proba):
@@ -312,8 +368,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto",
                  dropout=0.0, batch_norm=False, penalty="l2", l1_ratio=0.5,
-                 device="auto", augment=None, precision="auto", compile=False,
-                 early_stopping_on="score"):
+                 device="auto", augment=None, precision="auto", compile=False, early_stopping_on="score",
+                 num_embedding=None, embedding_dim=16, n_bins=16, n_frequencies=16,
+                 frequency_scale=0.1, n_ensemble=1):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -326,6 +383,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             init=init, dropout=dropout, batch_norm=batch_norm, penalty=penalty,
             l1_ratio=l1_ratio, device=device, augment=augment, precision=precision,
             compile=compile, early_stopping_on=early_stopping_on,
+            num_embedding=num_embedding, embedding_dim=embedding_dim, n_bins=n_bins,
+            n_frequencies=n_frequencies, frequency_scale=frequency_scale,
+            n_ensemble=n_ensemble,
         )
 
     def _out_activation(self):
@@ -362,7 +422,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     @_finite_or_nan
     def _score_raw(self, raw, y, sample_weight):
-        pred = OUTPUTS[self.out_activation_].link(raw).cpu().numpy()
+        pred = predict_outputs(raw, self.out_activation_).cpu().numpy()
         if pred.shape[1] == 1:
             pred = pred.ravel()
         return r2_score(y, pred, sample_weight=sample_weight)

@@ -1,5 +1,6 @@
 """Docstring sections shared by the MLPs; option lists are read from the registries."""
 
+from ._levers.embeddings import EMBEDDINGS
 from ._levers import (
     ACTIVATIONS,
     COMPILE_MODES,
@@ -146,6 +147,31 @@ PARAMS = f"""
         promoted with the input's as numpy does):
 
 {PRECISIONS.doc_list()}
+
+    num_embedding : str or None, default=None
+        Numerical feature embeddings before the MLP (Gorishniy et al., 2022): each
+        column becomes an ``embedding_dim`` vector:
+
+{EMBEDDINGS.doc_list()}
+
+    embedding_dim : int, default=16
+        Size of each column's embedding.
+
+    n_bins : int, default=16
+        Bins per column of ``'piecewise_linear'`` (quantiles of the training rows).
+
+    n_frequencies : int, default=16
+        Learned frequencies per column of ``'periodic'``.
+
+    frequency_scale : float, default=0.1
+        Standard deviation of the initial frequencies of ``'periodic'``.
+
+    n_ensemble : int, default=1
+        Members of a parameter-efficient ensemble (TabM, Gorishniy et al., 2025):
+        the members share every weight matrix and differ by rank-1 adapters; training
+        minimises the mean of the members' losses, predictions are the mean of their
+        outputs (probabilities). ``1`` is the plain network. ``coefs_`` are the shared
+        matrices.
 
     compile : bool or str, default=False
         Compile the network with :func:`torch.compile` (pays off on long GPU fits; the

@@ -1,30 +1,55 @@
-"""The torch module: a plain multi-layer perceptron. It computes, nothing else."""
+"""The torch module: a multi-layer perceptron, with optional numerical embeddings and a
+parameter-efficient ensemble. It computes, nothing else."""
 
 import torch
 from torch import nn
 
 from ._levers import ACTIVATIONS, INITIALIZERS
+from ._levers.embeddings import EMBEDDINGS
+
+
+class EnsembleLinear(nn.Linear):
+    """A linear layer shared by ``k`` ensemble members, each with its own rank-1
+    adapters (BatchEnsemble, as in TabM): member ``i`` computes
+    ``((x * r_i) @ W.T) * s_i + b`` on its own slice of a ``(n, k, in)`` input."""
+
+    def __init__(self, in_features, out_features, k, dtype):
+        super().__init__(in_features, out_features, dtype=dtype)
+        self.r = nn.Parameter(torch.ones(k, in_features, dtype=dtype))
+        self.s = nn.Parameter(torch.ones(k, out_features, dtype=dtype))
+
+    def forward(self, x):
+        return torch.nn.functional.linear(x * self.r, self.weight) * self.s + self.bias
 
 
 class MLPModule(nn.Module):
-    """Feed-forward network ``Linear -> [BatchNorm] -> activation -> [Dropout]`` per hidden
-    layer, then a linear output layer returning raw scores (logits).
+    """``[embedding] -> (Linear -> [BatchNorm] -> activation -> [Dropout]) per hidden layer
+    -> Linear``, returning raw scores (logits): ``(n, n_outputs)``, or
+    ``(n, n_ensemble, n_outputs)`` for an ensemble.
 
     Parameters
     ----------
     spec : ModuleSpec
-        Layer sizes, activation, init scheme, dropout and batch norm.
+        Layer sizes, activation, init scheme, dropout, batch norm, embedding, ensemble.
     dtype : torch.dtype
         Dtype of the parameters.
     """
 
     def __init__(self, spec, dtype=torch.float32):
         super().__init__()
-        units = spec.layer_units
+        units = list(spec.layer_units)
+        n_features = units[0]
+        self.embedding = None
+        if spec.num_embedding is not None:
+            self.embedding = EMBEDDINGS[spec.num_embedding].module(n_features, spec, dtype)
+            units[0] = n_features * spec.embedding_dim
+        k = spec.n_ensemble
         # nn.Linear draws a default init from torch's global generator; the fork keeps
         # the caller's random state untouched (reset_parameters replaces those values).
         with torch.random.fork_rng(devices=[]):
-            linears = [nn.Linear(a, b, dtype=dtype) for a, b in zip(units[:-1], units[1:])]
+            linears = [nn.Linear(a, b, dtype=dtype) if k == 1 else
+                       EnsembleLinear(a, b, k, dtype)
+                       for a, b in zip(units[:-1], units[1:])]
         blocks = []
         for linear in linears[:-1]:
             blocks.append(linear)
@@ -41,13 +66,13 @@ class MLPModule(nn.Module):
         """Draw initial weights with the spec's scheme (``init="auto"``: the
         activation's) from the fit's numpy ``rng``: sklearn's scheme draws from it
         directly (sklearn's own order, so a seed gives sklearn's starting network), the
-        torch schemes from a CPU generator seeded from it (the same network on every
-        device)."""
+        torch schemes, embeddings and ensemble adapters from a CPU generator seeded
+        from it (the same network on every device)."""
         spec = self.spec
         name = ACTIVATIONS[spec.activation].auto_init if spec.init == "auto" else spec.init
         scheme = INITIALIZERS[name]
         generator = None
-        if name != "sklearn":
+        if name != "sklearn" or self.embedding is not None or spec.n_ensemble > 1:
             generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         linears = self.linears()
         with torch.no_grad():
@@ -60,9 +85,26 @@ class MLPModule(nn.Module):
                 scheme.fill(weight, bias, act, rng, generator)
                 linear.weight.copy_(weight)
                 linear.bias.copy_(bias)
+            if spec.n_ensemble > 1:
+                # TabM's initialisation: random signs on the first layer's input
+                # adapters make the members differ; every other adapter starts at 1.
+                r = linears[0].r
+                r.copy_(torch.randint(0, 2, r.shape, generator=generator) * 2.0 - 1.0)
+        if self.embedding is not None:
+            self.embedding.reset_parameters(generator)
+        return self
+
+    def fit_embedding(self, X):
+        """Fit data-dependent embedding parameters (bin edges) on the training rows."""
+        if self.embedding is not None:
+            self.embedding.fit(X)
         return self
 
     def forward(self, X):
+        if self.embedding is not None:
+            X = self.embedding(X)
+        if self.spec.n_ensemble > 1:
+            X = X.unsqueeze(1).expand(-1, self.spec.n_ensemble, -1)
         # The layers' own forward, without nn.Module.__call__'s hook handling: on
         # small tabular batches the per-call overhead is a visible share of a step.
         for layer in self.layers:
@@ -70,7 +112,7 @@ class MLPModule(nn.Module):
         return X
 
     def linears(self):
-        """The linear layers, input to output."""
+        """The linear layers (shared weights, for an ensemble), input to output."""
         return [m for m in self.layers if isinstance(m, nn.Linear)]
 
     def weights(self):

@@ -18,6 +18,7 @@ Everything a training call needs is set by :meth:`SkloptNet.configure` from a
 """
 
 import contextlib
+from functools import partial
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from skorch import NeuralNet
 
 from ._graph import GraphedStep, check_graphable
 from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
+from ._levers.losses import member_loss
 
 # Fraction of the free GPU memory the training tensors may take to be moved there
 # once per fit; above it they stay in pinned CPU memory and stream batch by batch.
@@ -200,7 +202,11 @@ class SkloptNet(NeuralNet):
         self.device = spec.device
         solver = SOLVERS[spec.solver]
         self.spec_ = spec
-        self.criterion_ = criterion or OUTPUTS[spec.out_activation].loss
+        if criterion is None:
+            criterion = OUTPUTS[spec.out_activation].loss
+            if spec.label_smoothing:
+                criterion = partial(criterion, label_smoothing=spec.label_smoothing)
+        self.criterion_ = criterion
         graph = COMPILE_MODES[spec.compile].graph
         if graph:
             check_graphable(spec, solver)
@@ -278,7 +284,7 @@ class SkloptNet(NeuralNet):
 
     def _objective(self, X, y, w, denom):
         with self._autocast():
-            loss = self.criterion_(self.forward_(X), y, w)
+            loss = member_loss(self.criterion_, self.forward_(X), y, w)
         loss = loss.float() if loss.dtype in (torch.float16, torch.bfloat16) else loss
         if self.explicit_penalty_:
             spec = self.spec_

@@ -18,6 +18,19 @@ class ModuleSpec:
     init: str
     dropout: float
     batch_norm: bool
+    num_embedding: object = None
+    embedding_dim: int = 16
+    n_bins: int = 16
+    n_frequencies: int = 16
+    frequency_scale: float = 0.1
+    n_ensemble: int = 1
+
+    def same_shape(self, other):
+        """Whether ``other`` has the same parameters (warm starts may change only the
+        activation, init, dropout and batch norm)."""
+        keep = ("layer_units", "num_embedding", "embedding_dim", "n_bins",
+                "n_frequencies", "n_ensemble")
+        return all(getattr(self, k) == getattr(other, k) for k in keep)
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,7 @@ class TrainSpec:
     stop_on: str  # "score" (sklearn's) or "loss": what early stopping monitors
     verbose: int
     augment: tuple = ()
+    label_smoothing: float = 0.0
 
     @property
     def hyper_dict(self):

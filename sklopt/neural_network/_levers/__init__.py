@@ -6,6 +6,7 @@ and the documentation read the tables.
 
 from ._registry import Registry
 from .activations import ACTIVATIONS
+from .embeddings import EMBEDDINGS
 from .hardware import COMPILE_MODES, PRECISIONS
 from .init import INITIALIZERS
 from .losses import OUTPUTS
@@ -14,8 +15,8 @@ from .schedules import SCHEDULES
 from .solvers import SOLVERS, STOCHASTIC_SOLVERS
 
 REGISTRIES = (ACTIVATIONS, INITIALIZERS, SOLVERS, SCHEDULES, PENALTIES, PRECISIONS,
-              COMPILE_MODES)
+              COMPILE_MODES, EMBEDDINGS)
 
-__all__ = ["ACTIVATIONS", "COMPILE_MODES", "INITIALIZERS", "OUTPUTS", "PENALTIES",
+__all__ = ["ACTIVATIONS", "COMPILE_MODES", "EMBEDDINGS", "INITIALIZERS", "OUTPUTS", "PENALTIES",
            "PRECISIONS", "REGISTRIES", "Registry", "SCHEDULES", "SOLVERS",
            "STOCHASTIC_SOLVERS"]

@@ -42,14 +42,17 @@ def weighted_mean(per_sample, sample_weight):
     return (per_sample * sample_weight).sum() / sample_weight.sum()
 
 
-def _softmax_ce(z, y, sample_weight=None):
+def _softmax_ce(z, y, sample_weight=None, label_smoothing=0.0):
     # y: class indices (int64) or, for soft labels (Mixup), rows of probabilities.
     if sample_weight is None:
-        return F.cross_entropy(z, y)
-    return weighted_mean(F.cross_entropy(z, y, reduction="none"), sample_weight)
+        return F.cross_entropy(z, y, label_smoothing=label_smoothing)
+    return weighted_mean(F.cross_entropy(z, y, reduction="none",
+                                         label_smoothing=label_smoothing), sample_weight)
 
 
-def _sigmoid_ce(z, y, sample_weight=None):
+def _sigmoid_ce(z, y, sample_weight=None, label_smoothing=0.0):
+    if label_smoothing:
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if sample_weight is None:
         return F.binary_cross_entropy_with_logits(z, y) * z.shape[1]
     per_sample = F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
@@ -76,3 +79,27 @@ OUTPUTS = Registry("out_activation_", {
     "identity": Output(_half_squared, lambda z: z, "half squared error"),
     "exp": Output(_half_poisson, torch.exp, "half Poisson deviance"),
 })
+
+
+def member_loss(criterion, raw, y, sample_weight=None):
+    """``criterion`` on raw outputs, for an ensemble's ``(n, k, out)`` too: the mean
+    of the members' losses (TabM's training rule)."""
+    if raw.dim() == 3:
+        n, k, out = raw.shape
+        raw = raw.reshape(n * k, out)
+        y = y.repeat_interleave(k, dim=0)
+        if sample_weight is not None:
+            sample_weight = sample_weight.repeat_interleave(k)
+    return criterion(raw, y, sample_weight)
+
+
+def predict_outputs(raw, out_activation, temperature=1.0):
+    """Output activations of raw scores divided by ``temperature``; an ensemble's
+    ``(n, k, out)`` gives the mean of its members' outputs (probabilities)."""
+    link = OUTPUTS[out_activation].link
+    if temperature != 1.0:
+        raw = raw / temperature
+    if raw.dim() == 3:
+        n, k, out = raw.shape
+        return link(raw.reshape(n * k, out)).reshape(n, k, out).mean(dim=1)
+    return link(raw)
