@@ -202,9 +202,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     --------
     >>> import pandas as pd
     >>> from sklopt.neural_network import TabularMLPClassifier
-    >>> df = pd.DataFrame({{"x": range(60), "color": ["red", "blue", None] * 20}})
-    >>> y = df["x"] > 30
-    >>> clf = TabularMLPClassifier(max_iter=30, random_state=0, device="cpu").fit(df, y)
+    >>> df = pd.DataFrame({{"x": [0.5 * i for i in range(60)],
+    ...                    "color": ["red", "blue", None] * 20}})
+    >>> y = df["x"] > 15
+    >>> clf = TabularMLPClassifier(random_state=0, device="cpu").fit(df, y)
     >>> clf.predict(df.iloc[[0, 59]]).tolist()
     [False, True]
     """
