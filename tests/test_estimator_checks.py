@@ -8,8 +8,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from sklopt.distillation import DistilledClassifier, DistilledRegressor
-from sklopt.neural_network import MLPClassifier, MLPRegressor
-from sklopt.preprocessing import MinMaxScaler
+from sklopt.neural_network import (
+    MLPClassifier,
+    MLPRegressor,
+    TabularMLPClassifier,
+    TabularMLPRegressor,
+)
+from sklopt.preprocessing import MinMaxScaler, SmoothClipScaler, TabularPreprocessor
 
 # Small, quick, CPU-only instances: the checks fit hundreds of times.
 ESTIMATORS = [
@@ -19,6 +24,12 @@ ESTIMATORS = [
                  learning_rate_init=0.01),
     MinMaxScaler(),
     MinMaxScaler(quantile_range=(5.0, 95.0), clip=True),
+    SmoothClipScaler(),
+    TabularPreprocessor(),
+    TabularMLPClassifier(hidden_layer_sizes=(16,), n_ensemble=2, max_iter=30,
+                         random_state=0, device="cpu"),
+    TabularMLPRegressor(hidden_layer_sizes=(16,), n_ensemble=2, max_iter=30,
+                        random_state=0, device="cpu"),
     DistilledClassifier(
         LogisticRegression(),
         MLPClassifier(hidden_layer_sizes=(16,), max_iter=100, device="cpu",
@@ -34,11 +45,20 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(ESTIMATORS)
+def expected_failed_checks(estimator):
+    """The one expected failure, with its reason: the MLPs and distillers have none
+    (training follows the input's dtype, float64 in, float64 weights, so subset
+    invariance and sample-weight equivalence hold as for sklearn's estimators)."""
+    if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor)):
+        return {"check_sample_weight_equivalence_on_dense_data": (
+            "the preprocessing's statistics (medians and quartiles of the scaler, the "
+            "embedding's quantile bins) are of the rows, unweighted: a row of weight 2 "
+            "and a repeated row give other bins")}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
-    # No expected failures: training follows the input's dtype (float64 in, float64
-    # weights), so subset invariance and sample-weight equivalence hold as for
-    # sklearn's estimators.
     check(estimator)
 
 

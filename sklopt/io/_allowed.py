@@ -11,6 +11,10 @@ ALLOWED_CLASSES = frozenset({
     # sklopt
     "sklopt.neural_network.MLPClassifier",
     "sklopt.neural_network.MLPRegressor",
+    "sklopt.neural_network.TabularMLPClassifier",
+    "sklopt.neural_network.TabularMLPRegressor",
+    "sklopt.preprocessing.SmoothClipScaler",
+    "sklopt.preprocessing.TabularPreprocessor",
     "sklopt.distillation.DistilledClassifier",
     "sklopt.distillation.DistilledRegressor",
     "sklopt.preprocessing.MinMaxScaler",

@@ -73,6 +73,9 @@ class _BaseTabularMLP(BaseEstimator):
             params["num_embedding"] = None
         if n_samples < MIN_ROWS_FOR_VALIDATION:
             params["early_stopping"] = False
+        if self.batch_size is None:
+            # Small tables need more steps per epoch: about 16 batches, 16 to 256 rows.
+            params["batch_size"] = int(np.clip(n_samples // 16, 16, params["batch_size"]))
         params["batch_size"] = min(params["batch_size"], n_samples)
         if not params["early_stopping"]:
             params.pop("calibrate", None)
@@ -94,6 +97,7 @@ class _BaseTabularMLP(BaseEstimator):
         if hasattr(pre, "feature_names_in_"):
             self.feature_names_in_ = pre.feature_names_in_
         self.dropped_columns_ = pre.dropped_columns_
+        self.n_iter_ = self.pipeline_[-1].n_iter_
         return self
 
     @property
@@ -141,7 +145,8 @@ _DOC_PARAMS = """
     dropout : float or None, default=None
         Dropout after each hidden activation.
     batch_size : int or None, default=None
-        Mini-batch size.
+        Mini-batch size; None is about a sixteenth of the rows, between 16 and
+        ``DEFAULTS["batch_size"]``.
     early_stopping : bool or None, default=None
         Hold out ``DEFAULTS["validation_fraction"]`` of the rows to select the best
         epoch (and, for the classifier, to calibrate); off below 100 rows.
@@ -164,6 +169,8 @@ _DOC_ATTRS = """
         The fitted network.
     dropped_columns_ : list of str
         Columns dropped as IDs or constants, with why.
+    n_iter_ : int
+        Epochs the network trained.
     n_features_in_ : int
         Number of columns seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -246,6 +253,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         -------
         self : object
         """
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
         y = column_or_1d(np.asarray(y), warn=True)
         check_classification_targets(y)
         mlp = MLPClassifier(**self._mlp_params(len(y)))
@@ -354,9 +363,11 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
         -------
         self : object
         """
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity.")
         self.target_mean_ = y.mean(axis=0)

@@ -139,26 +139,24 @@ def _is_categorical(column):
 
 
 def _is_id_like(column):
-    """A column that names each row: unique non-numeric values, or unique integers
-    forming a range (a row number)."""
+    """A column that names each row: unique non-numeric values, or unique integers (a
+    row number or record ID; any subset of rows, a CV fold's, keeps that property)."""
     n = len(column)
     values = column.dropna()
     if n < 20 or len(values) < n or values.nunique() < n:
         return False
     if _is_categorical(column):
         return True
-    if pd.api.types.is_integer_dtype(column) or np.all(np.mod(values, 1) == 0):
-        return values.max() - values.min() + 1 == n
-    return False
+    return bool(pd.api.types.is_integer_dtype(column) or np.all(np.mod(values, 1) == 0))
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
     """Turn a table (a pandas DataFrame as it comes: numbers, categories, strings,
     booleans, missing values) or an array into the numbers a network trains on.
 
-    * Columns that name each row (unique strings, or unique integers forming a range
-      such as a row number) and constant columns are dropped, with a warning that
-      names them.
+    * Columns that name each row (unique strings, or unique integers such as a row
+      number or record ID) and constant columns are dropped, with a warning that names
+      them (``drop_id_columns=False`` keeps the first kind).
     * Numeric columns: missing values imputed with the median plus a missing-indicator
       column, then ``scaler`` (default :class:`SmoothClipScaler`).
     * Categorical, string and boolean columns: missing values become their own
@@ -254,7 +252,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             column = frame[name]
             if self.drop_id_columns and _is_id_like(column):
                 self.dropped_columns_.append(f"{name} (unique per row)")
-            elif column.nunique(dropna=False) <= 1:
+            elif column.nunique(dropna=False) <= 1 and len(frame) > 1:
                 self.dropped_columns_.append(f"{name} (constant)")
             elif _is_categorical(column):
                 categorical.append(name)
