@@ -9,7 +9,7 @@ preprocessing
 distillation
     Teacher -> student knowledge distillation.
 inspection
-    Training history plots and seed stability.
+    Training history plots, seed stability and feature attributions.
 model_selection
     The lever-by-lever optimization study (``sklopt study``) and Optuna search.
 io

@@ -50,9 +50,13 @@ def publishing_problems(fig):
     data_axes = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
     for ax in data_axes:
         where = f"axes {ax.get_title() or ax.get_label() or id(ax)!r}"
-        if not ax.get_title() and not suptitle:
+        if ax.get_label() == "<colorbar>":  # needs a label on its long side only
+            if not (ax.get_xlabel() or ax.get_ylabel()):
+                problems.append("a colour bar has no label")
+        elif not ax.get_title() and not suptitle:
             problems.append(f"{where} has no title")
-        if ax.has_data() or ax.lines or ax.patches or ax.collections:
+        if ax.get_label() != "<colorbar>" and (ax.has_data() or ax.lines or ax.patches
+                                               or ax.collections):
             if not ax.get_xlabel():
                 problems.append(f"{where} has no x label")
             if not ax.get_ylabel():

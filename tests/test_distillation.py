@@ -17,7 +17,8 @@ from sklearn.svm import SVC
 
 from sklopt.distillation import DistilledClassifier, DistilledRegressor
 from sklopt.neural_network import MLPClassifier, MLPRegressor
-from sklopt.neural_network._options import DISTILL_LOSSES, LOSSES
+from sklopt.distillation._loss import DISTILL_LOSSES
+from sklopt.neural_network._levers import OUTPUTS
 from sklopt.preprocessing import GaussianNoise, Mixup, SwapNoise
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -43,12 +44,12 @@ def test_distill_loss_reduces_to_cross_entropy_at_soft_weight_zero():
     soft = torch.softmax(torch.randn(8, 3, generator=g), dim=1)
     target = torch.cat([soft, y[:, None].float()], dim=1)
     kd = DISTILL_LOSSES["softmax"](z, target, None, 4.0, 0.0)
-    assert torch.equal(kd, LOSSES["softmax"](z, y))
+    assert torch.equal(kd, OUTPUTS["softmax"].loss(z, y))
     # Binary (one logistic output) too.
     zb, yb, pb = torch.randn(8, 1, generator=g), torch.rand(8, 1, generator=g).round(), \
         torch.rand(8, 1, generator=g)
     kd = DISTILL_LOSSES["logistic"](zb, torch.cat([pb, yb], dim=1), None, 2.0, 0.0)
-    assert torch.equal(kd, LOSSES["logistic"](zb, yb))
+    assert torch.equal(kd, OUTPUTS["logistic"].loss(zb, yb))
 
 
 @pytest.mark.parametrize("temperature", [1.0, 3.0])
@@ -138,7 +139,7 @@ def test_prefit_teacher_is_not_refitted(iris):
 def test_teacher_is_cloned_and_fitted_by_default(iris):
     X, y = iris
     teacher = LogisticRegression()
-    kd = DistilledClassifier(teacher, _student()).fit(X, y)
+    kd = DistilledClassifier(teacher, _student(max_iter=200)).fit(X, y)
     assert not hasattr(teacher, "coef_")
     assert kd.teacher_ is not teacher and hasattr(kd.teacher_, "coef_")
     assert 0.9 <= kd.fidelity_ <= 1.0

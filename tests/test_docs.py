@@ -35,7 +35,7 @@ def test_docs_build_without_warnings(tmp_path):
     assert (html / "index.html").is_file()
     # Every public name has its API page, where the estimators' HTML diagrams link.
     for module in ("neural_network", "preprocessing", "distillation", "inspection",
-                   "model_selection", "io", "utils"):
+                   "model_selection", "io", "utils", "callback"):
         mod = __import__(f"sklopt.{module}", fromlist=["__all__"])
         for name in mod.__all__:
             page = html / "api" / "generated" / f"sklopt.{module}.{name}.html"

@@ -190,13 +190,58 @@ def test_newer_format_version_says_so(tmp_path):
         load(path)
 
 
-@pytest.mark.parametrize("target", ["os.system", "builtins.eval",
-                                    "sklearn.utils.deprecated", "sklopt.io._safe.load"])
-def test_file_cannot_name_code_outside_sklearn_estimators(tmp_path, target):
+@pytest.mark.parametrize("target", [
+    "os.system", "builtins.eval", "numpy.ndarray",  # third-party and builtins
+    "sklearn.utils.deprecated", "sklopt.io._safe.load",  # functions
+    "sklopt.__main__.main", "sklopt._cli.main",  # sklopt modules that run the CLI
+    "sklopt.neural_network._base.BaseMLP",  # a real sklopt class, not allow-listed
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting."
+    "HistGradientBoostingClassifier",  # an allowed class by a non-public path
+])
+def test_file_naming_anything_off_the_allow_list_is_refused_before_import(
+        tmp_path, monkeypatch, target):
+    import importlib
+    import sys
+
     path = tmp_path / "evil.safetensors"
-    _write_raw(path, {"format": safe.FORMAT, "format_version": 1,
+    _write_raw(path, {"format": safe.FORMAT, "format_version": safe.FORMAT_VERSION,
                       "estimator": {"__estimator__": target, "params": {}, "state": {}}})
-    with pytest.raises(UnsafeFileError):
+    imported = []
+    real_import = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module",
+                        lambda name, *a: imported.append(name) or real_import(name, *a))
+    sys.modules.pop("sklopt.__main__", None)
+    with pytest.raises(UnsafeFileError, match="not among the estimator classes"):
+        load(path)
+    assert imported == []
+    assert "sklopt.__main__" not in sys.modules
+
+
+def test_a_nested_estimator_off_the_allow_list_is_refused(data, tmp_path):
+    est = _fit(make_pipeline(StandardScaler(), _mlp()), data)
+    path = tmp_path / "m.safetensors"
+    save(est, path)
+    with safe_open(str(path), framework="numpy") as f:
+        doc = json.loads(f.metadata()["sklopt"])
+        arrays = {k: f.get_tensor(k) for k in f.keys()}
+    text = json.dumps(doc).replace('"sklearn.preprocessing.StandardScaler"',
+                                   '"sklopt.__main__.StandardScaler"')
+    _write_raw(path, json.loads(text), arrays)  # a valid checksum: crafted, not damaged
+    with pytest.raises(UnsafeFileError, match="sklopt.__main__"):
+        load(path)
+
+
+def test_an_altered_tensor_fails_the_checksum(data, tmp_path):
+    est = _fit(_mlp(), data)
+    path = tmp_path / "m.safetensors"
+    save(est, path)
+    with safe_open(str(path), framework="numpy") as f:
+        metadata = f.metadata()
+        arrays = {k: f.get_tensor(k).copy() for k in f.keys()}
+    key = next(iter(arrays))
+    arrays[key] = arrays[key] + 1  # same shape and dtype, other values
+    save_file(arrays, str(path), metadata=metadata)
+    with pytest.raises(UnsafeFileError, match="checksum"):
         load(path)
 
 

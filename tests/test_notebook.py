@@ -44,13 +44,4 @@ def test_the_notebook_runs(tmp_path, monkeypatch):
     assert {"text/html", "image/png"} <= kinds
     assert "regularization" in nb.cells[-1].outputs[-1]["data"]["text/plain"]
     # Without ipywidgets, no "TqdmWarning: IProgress not found" (tqdm.auto's import).
-    if "IProgress" in stderr and _imports_tqdm_auto(ROOT / "sklopt" / "neural_network"):
-        pytest.xfail("sklopt.neural_network still imports tqdm.auto, which warns "
-                     "'IProgress not found' in a kernel without ipywidgets; it should "
-                     "use sklopt.utils._progress.progress_bar")
     assert "IProgress" not in stderr and "TqdmWarning" not in stderr, stderr
-
-
-def _imports_tqdm_auto(folder):
-    return any("tqdm.auto" in path.read_text() or "tqdm.autonotebook" in path.read_text()
-               for path in folder.rglob("*.py"))

@@ -1,7 +1,7 @@
 """DistilledClassifier and DistilledRegressor: a teacher's knowledge in a small MLP.
 
 The classifier trains an sklopt MLP student on Hinton et al.'s (2015) loss through the
-student's distillation path (``DISTILL_LOSSES`` in ``neural_network/_options.py``); the
+student's custom-loss hook (the losses are in ``_loss.py``); the
 regressor fits any student to a blend of the teacher's predictions and the true targets.
 Out-of-fold teacher targets come from :func:`sklearn.model_selection.cross_val_predict`
 and the transfer set from an augmenter's ``fit_resample`` (Bucila et al. 2006).
@@ -11,6 +11,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -38,6 +39,7 @@ from sklearn.utils.validation import (
 )
 
 from ..neural_network import MLPClassifier, MLPRegressor
+from ._loss import distillation_loss
 
 
 def _seed_unset(estimator, rng):
@@ -73,8 +75,17 @@ def _is_2d(X):
     return np.ndim(X) == 2 if isinstance(X, (list, tuple)) else True
 
 
-def _fit_params(sample_weight):
-    return {} if sample_weight is None else {"sample_weight": sample_weight}
+def _fit_params(sample_weight, estimator=None):
+    """Fit parameters passing ``sample_weight`` to ``estimator``. A Pipeline takes it
+    through metadata routing when that is enabled (the user's ``set_fit_request``
+    decides), else as ``<last step>__sample_weight``, sklearn's Pipeline syntax, so
+    that the final estimator is weighted."""
+    if sample_weight is None:
+        return {}
+    final = estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
+    if isinstance(final, Pipeline) and not get_config()["enable_metadata_routing"]:
+        return {f"{final.steps[-1][0]}__sample_weight": sample_weight}
+    return {"sample_weight": sample_weight}
 
 
 class _BaseDistilled(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
@@ -167,7 +178,7 @@ class _BaseDistilled(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
         if self.fit_teacher:
             teacher = _seed_unset(clone(self.teacher), rng)
             self._check_teacher(teacher, fitted=False)
-            self.teacher_ = teacher.fit(X, y, **_fit_params(sample_weight))
+            self.teacher_ = teacher.fit(X, y, **_fit_params(sample_weight, teacher))
         else:
             try:
                 check_is_fitted(self.teacher)
@@ -275,9 +286,9 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
     temperature :math:`T`, :math:`q_T` the student's, :math:`q = q_1` its ordinary
     probabilities, :math:`w` is ``soft_weight`` and :math:`T` is ``temperature``. The
     :math:`T^2` factor keeps the soft term's gradients the same size as :math:`T`
-    changes. The teacher's logits :math:`z_t` are its log-probabilities
-    (``predict_log_proba``), which for an sklopt MLP are its logits up to a constant
-    that softmax ignores; for any other teacher, :math:`p_T \propto p^{1/T}`.
+    changes. The teacher's logits :math:`z_t` are the logs of its ``predict_proba``
+    (logits up to a per-row constant that softmax ignores), so
+    :math:`p_T \propto p^{1/T}` for any teacher.
 
     Parameters
     ----------
@@ -408,31 +419,17 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
             )
 
     @staticmethod
-    def _log_proba_method(teacher):
-        """An sklopt MLP's log-probabilities are its logits up to a per-row constant
-        (and computed without underflow); other teachers give probabilities, whose
-        log is taken here (many compute ``log(0)`` with a warning otherwise)."""
-        final = teacher
-        while isinstance(final, (FrozenEstimator, Pipeline)):
-            final = final.estimator if isinstance(final, FrozenEstimator) else final[-1]
-        return "predict_log_proba" if isinstance(final, MLPClassifier) else "predict_proba"
-
-    @staticmethod
-    def _as_log_proba(out, method):
-        if method == "predict_proba":
-            with np.errstate(divide="ignore"):
-                out = np.log(out)
-        return out
+    def _as_log_proba(proba):
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
 
     def _teacher_output(self, teacher, X):
-        method = self._log_proba_method(teacher)
-        return self._as_log_proba(getattr(teacher, method)(X), method)
+        return self._as_log_proba(teacher.predict_proba(X))
 
     def _teacher_output_oof(self, teacher, X, y, sample_weight):
-        method = self._log_proba_method(teacher)
-        out = cross_val_predict(teacher, X, y, cv=self.cv, method=method,
-                                params=_fit_params(sample_weight))
-        return self._as_log_proba(out, method)
+        return self._as_log_proba(cross_val_predict(
+            teacher, X, y, cv=self.cv, method="predict_proba",
+            params=_fit_params(sample_weight, teacher)))
 
     def _teacher_labels(self, log_proba):
         return self.classes_[np.argmax(log_proba, axis=1)]
@@ -450,8 +447,8 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
         soft = _tempered(teacher_out, self.temperature)
         if soft.shape[1] == 2:
             soft = soft[:, 1:]  # a binary MLP has one logistic output
-        mlp._fit_distilled(Xt, y, soft, self.temperature, self.soft_weight,
-                           sample_weight=sample_weight)
+        mlp._fit_with_loss(Xt, y, distillation_loss(self.temperature, self.soft_weight),
+                           soft, sample_weight=sample_weight)
         return student
 
     def _agreement(self, y_teacher, y_student):
@@ -599,7 +596,8 @@ class DistilledRegressor(RegressorMixin, _BaseDistilled):
 
     def _teacher_output_oof(self, teacher, X, y, sample_weight):
         return cross_val_predict(teacher, X, y, cv=self.cv,
-                                 params=_fit_params(sample_weight)).astype(np.float64)
+                                 params=_fit_params(sample_weight, teacher)
+                                 ).astype(np.float64)
 
     def _teacher_labels(self, prediction):
         return prediction
@@ -608,7 +606,7 @@ class DistilledRegressor(RegressorMixin, _BaseDistilled):
         target = np.array(teacher_out, dtype=np.float64)  # transfer rows: teacher only
         target[:n_real] = (self.soft_weight * target[:n_real]
                            + (1.0 - self.soft_weight) * np.asarray(y[:n_real]))
-        return student.fit(X, target, **_fit_params(sample_weight))
+        return student.fit(X, target, **_fit_params(sample_weight, student))
 
     def _agreement(self, y_teacher, y_student):
         return r2_score(y_teacher, y_student)

@@ -1,6 +1,16 @@
-"""See what each lever buys: training-curve Displays and seed stability."""
+"""See what each lever buys and what the net learned: training-curve Displays, seed
+stability, and feature attributions on the user's columns."""
 
-from ._plot import LossCurveDisplay, ParameterStabilityDisplay
+from ._attributions import feature_attributions, to_shap
+from ._plot import AttributionDisplay, LossCurveDisplay, ParameterStabilityDisplay
 from ._stability import seed_stability, with_seed
 
-__all__ = ["LossCurveDisplay", "ParameterStabilityDisplay", "seed_stability", "with_seed"]
+__all__ = [
+    "AttributionDisplay",
+    "LossCurveDisplay",
+    "ParameterStabilityDisplay",
+    "feature_attributions",
+    "seed_stability",
+    "to_shap",
+    "with_seed",
+]

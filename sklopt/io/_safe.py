@@ -3,10 +3,12 @@
 Loading a pickle runs code chosen by whoever wrote the file. A sklopt model file holds
 only data: a JSON description (estimator class names, parameters, fitted attributes)
 in the safetensors header's metadata, and every numeric array -- network weights,
-optimizer state, scaler statistics -- as a safetensors tensor. Loading imports classes
-only from ``sklearn`` and ``sklopt``, only estimator classes, and sets attributes to
-plain data; nothing in the file is executed. A SHA-256 digest over the description and
-the tensors detects truncated or altered files.
+optimizer state, scaler statistics -- as a safetensors tensor. Loading builds only the
+estimator classes of an explicit allow-list (``_allowed.py``; any other name is refused
+before anything is imported) and sets their attributes to plain data; nothing in the
+file is executed. A SHA-256 digest over the description and the tensors detects
+truncated or accidentally damaged files; it is stored in the file itself, so it is no
+proof of origin: whoever can write the file can recompute it.
 
 Written by hand because neither safetensors (tensors only) nor skops (which restores
 more types but through its own trust list of callables) covers sklopt's networks and
@@ -27,15 +29,12 @@ from safetensors.numpy import save_file
 from sklearn.base import BaseEstimator
 
 from .. import __version__
-from ..neural_network._callbacks import ConvergenceMonitor
-from ..neural_network._multilayer_perceptron import BaseMLP
+from ..neural_network._base import BaseMLP
 from ..utils._device import resolve_device
+from ._allowed import ALLOWED_CLASSES, public_path
 
 FORMAT = "sklopt-safe"
-FORMAT_VERSION = 1
-_TRUSTED_PACKAGES = ("sklearn.", "sklopt.")
-# Non-estimator objects a fitted sklopt estimator holds, restored from their __dict__.
-_PLAIN_STATE_CLASSES = {"ConvergenceMonitor": ConvergenceMonitor}
+FORMAT_VERSION = 2
 
 
 class UnsafeFileError(ValueError):
@@ -86,9 +85,6 @@ class _Encoder:
                                       for c in obj.columns}}
         if isinstance(obj, torch.Generator):
             return {"__generator__": self.array(obj.get_state().numpy())["__array__"]}
-        if type(obj).__name__ in _PLAIN_STATE_CLASSES:
-            state = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
-            return {"__plain__": type(obj).__name__, "state": self(state, where)}
         if isinstance(obj, BaseEstimator):
             return self.estimator(obj)
         raise TypeError(
@@ -99,33 +95,29 @@ class _Encoder:
 
     def estimator(self, est):
         cls = type(est)
-        if not cls.__module__.startswith(_TRUSTED_PACKAGES):
+        path = public_path(cls)
+        if path is None:
             raise TypeError(
-                f"cannot save {cls.__name__} from {cls.__module__}: sklopt.io only saves "
-                "sklearn and sklopt estimators."
-            )
+                f"cannot save {cls.__module__}.{cls.__qualname__} without pickle: "
+                "sklopt.io saves the estimator classes of its allow-list "
+                "(sklopt.io.ALLOWED_CLASSES); use joblib/pickle for others.")
         params = est.get_params(deep=False)
-        state = {k: v for k, v in vars(est).items() if k not in params}
-        net = state.pop("net_", None)
-        desc = {
-            "__estimator__": f"{cls.__module__}.{cls.__qualname__}",
-            "params": {k: self(v, f"{cls.__name__}.{k}") for k, v in params.items()},
-            "state": {k: self(v, f"{cls.__name__}.{k}") for k, v in state.items()},
-        }
-        if net is not None:
-            desc["net"] = self.net(net)
+        desc = {"__estimator__": path,
+                "params": {k: self(v, f"{cls.__name__}.{k}") for k, v in params.items()}}
+        if isinstance(est, BaseMLP):
+            attrs, tensors, history = est._save_state()
+            desc["state"] = {k: self(v, f"{cls.__name__}.{k}") for k, v in attrs.items()}
+            if tensors is not None:
+                desc["mlp"] = {
+                    "module": {k: self.array(v.detach().cpu().numpy())["__array__"]
+                               for k, v in tensors["module"].items()},
+                    "optimizer": self(tensors["optimizer"], "optimizer"),
+                    "history": self(history, "history"),
+                }
+        else:
+            state = {k: v for k, v in vars(est).items() if k not in params}
+            desc["state"] = {k: self(v, f"{cls.__name__}.{k}") for k, v in state.items()}
         return desc
-
-    def net(self, net):
-        """A SkloptNet: module weights and buffers, and the optimizer's state."""
-        module = {k: self.array(v.detach().cpu().numpy())["__array__"]
-                  for k, v in net.module_.state_dict().items()}
-        optimizer = net.optimizer_.state_dict()
-        return {
-            "module": module,
-            "optimizer": self(optimizer, "optimizer"),
-            "history": self(list(net.history), "history"),
-        }
 
 
 class _Decoder:
@@ -167,13 +159,6 @@ class _Decoder:
             generator = torch.Generator()
             generator.set_state(state)
             return generator
-        if "__plain__" in obj:
-            cls = _PLAIN_STATE_CLASSES.get(obj["__plain__"])
-            if cls is None:
-                raise UnsafeFileError(f"unknown object type {obj['__plain__']!r}")
-            instance = cls.__new__(cls)
-            vars(instance).update(self(obj["state"]))
-            return instance
         if "__estimator__" in obj:
             return self.estimator(obj)
         raise UnsafeFileError(f"unknown entry in the model description: {list(obj)[:3]}")
@@ -181,39 +166,17 @@ class _Decoder:
     def estimator(self, desc):
         cls = _trusted_class(desc["__estimator__"])
         est = cls(**{k: self(v) for k, v in desc["params"].items()})
-        vars(est).update({k: self(v) for k, v in desc["state"].items()})
-        if "net" in desc:
-            self.net(est, desc["net"])
-        return est
-
-    def net(self, est, desc):
-        """Rebuild ``est.net_`` (an sklopt MLP's) and load its weights."""
-        if not isinstance(est, BaseMLP):
-            raise UnsafeFileError(f"{type(est).__name__} does not hold a network.")
-        saved = est.device
-        device = self.device or _loadable_device(saved)
-        # Building a module draws initial weights from the estimator's generator:
-        # keep the saved generator state, so that training continues as it would have.
-        rng_state = est._generator.get_state()
-        net = est._build_net(device)
-        est._generator.set_state(rng_state)
-        vars(net).update(optimizer=est._optimizer_factory(), **est._penalty_settings())
-        net.initialize()
-        state = {k: torch.from_numpy(self.arrays[v].copy())
-                 for k, v in desc["module"].items()}
-        net.module_.load_state_dict(state)
-        optimizer = self(desc["optimizer"])
-        optimizer["state"] = {k: {n: (t.to(device) if isinstance(t, torch.Tensor)
-                                      and t.ndim else t)
-                                  for n, t in v.items()}
-                              for k, v in optimizer["state"].items()}
-        net.load_optimizer_state(optimizer)
-        for row in self(desc["history"]):
-            net.history.new_epoch()
-            for key, value in row.items():
-                if key != "batches":
-                    net.history.record(key, value)
-        est.net_ = net
+        state = {k: self(v) for k, v in desc["state"].items()}
+        if not issubclass(cls, BaseMLP):
+            vars(est).update(state)
+            return est
+        if "mlp" not in desc:
+            return est._load_state(state, None, None)
+        mlp = desc["mlp"]
+        module = {k: torch.from_numpy(self.arrays[v].copy()) for k, v in mlp["module"].items()}
+        device = self.device or _loadable_device(est.device)
+        return est._load_state(state, {"module": module, "optimizer": self(mlp["optimizer"])},
+                               self(mlp["history"]), device=device)
 
 
 def _hashable(key):
@@ -221,21 +184,14 @@ def _hashable(key):
 
 
 def _trusted_class(path):
-    module, _, name = path.rpartition(".")
-    if not path.startswith(_TRUSTED_PACKAGES) or not module:
+    """The allow-listed class ``path`` names; anything else is refused before any
+    import."""
+    if not isinstance(path, str) or path not in ALLOWED_CLASSES:
         raise UnsafeFileError(
-            f"the file asks for {path!r}; sklopt.io loads only sklearn and sklopt "
-            "estimators."
-        )
-    try:
-        cls = importlib.import_module(module)
-        for part in name.split("."):
-            cls = getattr(cls, part)
-    except (ImportError, AttributeError):
-        raise UnsafeFileError(f"the file names {path!r}, which does not exist.") from None
-    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-        raise UnsafeFileError(f"{path!r} is not an estimator class.")
-    return cls
+            f"the file asks for {path!r}, which is not among the estimator classes "
+            "sklopt.io loads (sklopt.io.ALLOWED_CLASSES); refusing to load it.")
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def _loadable_device(saved):

@@ -1,4 +1,4 @@
-"""Per-epoch skorch callbacks: validation, progress bar, and sklearn's stopping rules.
+"""Per-epoch skorch callbacks: sklearn's stopping rules and bookkeeping.
 
 sklearn's MLP stopping rule (stop, or divide the learning rate by 5 with
 ``learning_rate="adaptive"``, once the training loss -- or the validation score with
@@ -10,35 +10,46 @@ user's Ctrl-C can be told apart.
 """
 
 import math
-import warnings
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
+
+from ._levers import SCHEDULES
+from ._levers.losses import member_loss
 
 
 def snapshot(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def record_parameter_stats(net, previous_state):
+def parameters_finite(module):
+    """Whether every parameter of ``module`` is finite (one device sync)."""
+    params = [p.detach() for p in module.parameters()]
+    return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+
+def record_parameter_stats(net, previous_state, loss=None):
     """Record in the last history row: ``weight_norm`` (L2 norm of all weights and
     biases), ``grad_norm`` (L2 norm of the gradient of the last step's batch loss, the
     L2 penalty included only when it is part of the loss) and ``param_change``
-    (``||theta - theta_prev|| / ||theta_prev||`` over the epoch). One device sync."""
+    (``||theta - theta_prev|| / ||theta_prev||`` over the epoch), and ``train_loss``
+    when ``loss`` (a device scalar) is given: one fused norm and one host sync."""
     named = list(net.module_.named_parameters())
     params = [p.detach() for _, p in named]
     grads = [p.grad for _, p in named if p.grad is not None]
     prev = [previous_state[name] for name, _ in named]
     diffs = torch._foreach_sub(params, prev)
-    # One fused norm over all tensors and one device sync; the groups are summed on
-    # the host (the epoch loop of a small net is a few ms, so this shows).
     groups = (params, grads, diffs, prev)
-    norms = torch.stack(torch._foreach_norm([t for g in groups for t in g])).tolist()
+    norms = torch.stack(torch._foreach_norm([t for g in groups for t in g])).double()
+    if loss is not None:
+        norms = torch.cat([loss.double().reshape(1), norms])
+    values = norms.tolist()  # the sync
+    if loss is not None:
+        net.history.record("train_loss", values.pop(0))
     totals, start = [], 0
     for g in groups:
-        totals.append(math.sqrt(sum(v * v for v in norms[start:start + len(g)])))
+        totals.append(math.sqrt(sum(v * v for v in values[start:start + len(g)])))
         start += len(g)
     weight, grad, diff, prev_norm = totals
     net.history.record("weight_norm", weight)
@@ -47,15 +58,16 @@ def record_parameter_stats(net, previous_state):
 
 
 class Validation(Callback):
-    """Score the held-out split after each epoch and record ``valid_loss`` and
-    ``valid_score`` in the net's history.
+    """Score the held-out split after each epoch; record ``valid_loss`` and
+    ``valid_score``.
 
     Parameters
     ----------
     data : TensorData
-        The validation split, on the training device.
+        The validation split.
     score : callable
-        ``score(raw_output) -> float``: the estimator's score (accuracy or R^2).
+        ``score(raw_output) -> float``: the estimator's score (accuracy or R^2), NaN
+        when the outputs are not finite (as sklearn's).
     """
 
     def __init__(self, data, score):
@@ -65,73 +77,58 @@ class Validation(Callback):
     def on_epoch_end(self, net, **kwargs):
         raw = net.forward_raw(self.data.X)
         with torch.no_grad():
-            loss = float(net.criterion_(raw, self.data.y, self.data.sample_weight))
+            y = self.data.y.to(raw.device)
+            w = None if self.data.sample_weight is None else self.data.sample_weight.to(
+                raw.device)
+            loss = float(member_loss(net.criterion_, raw, y, w))
         net.history.record("valid_loss", loss)
-        net.history.record("valid_score", self.score(raw))
-
-
-class ProgressBar(Callback):
-    """A tqdm bar over epochs showing the training loss and validation score."""
-
-    def __init__(self, desc="fit"):
-        self.desc = desc
-
-    def on_train_begin(self, net, **kwargs):
-        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=True)
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        postfix = {"loss": f"{row['train_loss']:.5g}"}
-        if "valid_score" in row:
-            postfix["val_score"] = f"{row['valid_score']:.4f}"
-        self.bar_.set_postfix(postfix, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
-        del self.bar_
+        net.history.record("valid_score", float(self.score(raw)))
 
 
 class ConvergenceMonitor(Callback):
-    """sklearn's bookkeeping and stopping rules for stochastic MLP solvers.
+    """sklearn's bookkeeping and stopping rules for the stochastic solvers.
 
-    Keeps ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
-    ``best_validation_score_``, ``t_`` and ``n_iter_`` as sklearn defines them, steps the
-    learning-rate schedule, keeps the best weights for early stopping, and protects the
-    model from non-finite losses (the last finite weights are restored and training
-    stops with one warning).
+    Reads and updates a :class:`~sklopt.neural_network._spec.TrainState` (``t_``,
+    ``loss_curve_``, ``best_loss_``, ``validation_scores_``, the no-improvement count,
+    the schedule's position), sets each epoch's learning rate from the schedule, keeps
+    the best weights for early stopping, prints sklearn's verbose lines, calls the
+    estimator's sklearn callbacks, and stops at the first epoch whose weights are not
+    finite (no later epoch can change them).
+
+    Parameters
+    ----------
+    spec : TrainSpec
+    state : TrainState
+    on_epoch : callable or None
+        ``on_epoch(epoch_index) -> bool``: sklearn callbacks of the estimator; True
+        stops training.
     """
 
-    def __init__(self, tol, n_iter_no_change, early_stopping, adaptive, verbose=False):
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.adaptive = adaptive
-        self.verbose = verbose
-        self.loss_curve_ = []
-        self.t_ = 0
-        self.n_iter_ = 0
-        self.no_improvement_count_ = 0
-        if early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-        self.best_state_ = None
-        self.stop_reason_ = None
+    def __init__(self, spec, state, on_epoch=None):
+        self.spec = spec
+        self.state = state
+        self.on_epoch = on_epoch
 
     def on_train_begin(self, net, **kwargs):
         self.n_iter_ = 0
         self.stop_reason_ = None
         self.interrupted_ = False
+        self.diverged_ = False
         self._in_epoch = False
         self._last_good = snapshot(net.module_)
+        if self.spec.early_stopping and not hasattr(self, "best_state_"):
+            self.best_state_ = self._last_good
 
     def on_epoch_begin(self, net, **kwargs):
         self._in_epoch = True
+        state = self.state
+        lr = SCHEDULES[self.spec.learning_rate].lr(state, self.spec.hyper_dict)
+        state.lr, state.fresh = lr, False
+        for group in net.optimizer_.param_groups:
+            if torch.is_tensor(group["lr"]):  # a capturable optimizer's (CUDA graph)
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
 
     def _stop(self, reason):
         self.stop_reason_ = reason
@@ -139,66 +136,67 @@ class ConvergenceMonitor(Callback):
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
         self._in_epoch = False
+        spec, state = self.spec, self.state
+        record_parameter_stats(net, self._last_good, net.epoch_loss_)
         row = net.history[-1]
         loss = row["train_loss"]
-        if not math.isfinite(loss):
-            net.module_.load_state_dict(self._last_good)
-            net.history.record("stopped", "non-finite loss")
-            warnings.warn(
-                f"The training loss became {loss} at epoch {len(net.history)}; training "
-                "stopped and the weights of the last epoch with a finite loss were kept. "
-                "Lower learning_rate_init or scale the input (e.g. MinMaxScaler).",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            self._stop("non-finite loss")
-
         self.n_iter_ += 1
-        self.t_ += len(dataset_train)
-        self.loss_curve_.append(loss)
-        lr = net.optimizer_.param_groups[0]["lr"]
-        net.history.record("lr", lr)
+        state.epoch += 1
+        state.t += len(dataset_train)
+        state.loss_curve.append(loss)
+        net.history.record("lr", state.lr)
+        if spec.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
 
-        if self.early_stopping:
+        if spec.early_stopping:
             score = row["valid_score"]
-            self.validation_scores_.append(score)
-            if score < self.best_validation_score_ + self.tol:
-                self.no_improvement_count_ += 1
+            state.validation_scores.append(score)
+            if spec.verbose:
+                print(f"Validation score: {score:f}")
+            # sklearn's rule on the score, or the same rule on minus the validation
+            # loss (early_stopping_on="loss"); NaN never counts as an improvement.
+            value = score if spec.stop_on == "score" else -row["valid_loss"]
+            best = state.best_validation_value
+            if value < best + spec.tol:
+                state.no_improvement_count += 1
             else:
-                self.no_improvement_count_ = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
+                state.no_improvement_count = 0
+            if value > best:
+                state.best_validation_value = value
+                state.best_validation_score = score
                 self.best_state_ = snapshot(net.module_)
         else:
-            if loss > self.best_loss_ - self.tol:
-                self.no_improvement_count_ += 1
+            if loss > state.best_loss - spec.tol:
+                state.no_improvement_count += 1
             else:
-                self.no_improvement_count_ = 0
-            self.best_loss_ = min(self.best_loss_, loss)
+                state.no_improvement_count = 0
+            state.best_loss = min(state.best_loss, loss)
 
-        record_parameter_stats(net, self._last_good)
-        if net.optimizer_schedule_ is not None:
-            net.optimizer_schedule_.step()
+        if not math.isfinite(loss) and not parameters_finite(net.module_):
+            self.diverged_ = True
+            self._stop("non-finite weights")
         self._last_good = snapshot(net.module_)
 
-        if self.no_improvement_count_ > self.n_iter_no_change:
-            what = "Validation score" if self.early_stopping else "Training loss"
-            msg = (
-                f"{what} did not improve more than tol={self.tol:f} for "
-                f"{self.n_iter_no_change} consecutive epochs."
-            )
-            if self.adaptive and lr > 1e-6:
-                for group in net.optimizer_.param_groups:
-                    group["lr"] /= 5.0
-                self.no_improvement_count_ = 0
-                if self.verbose:
-                    tqdm.write(msg + f" Setting learning rate to {lr / 5.0:f}")
+        if state.no_improvement_count > spec.n_iter_no_change:
+            what = ("Training loss" if not spec.early_stopping else "Validation score"
+                    if spec.stop_on == "score" else "Validation loss")
+            msg = (f"{what} did not improve more than tol={spec.tol:f} for "
+                   f"{spec.n_iter_no_change} consecutive epochs.")
+            if spec.learning_rate == "adaptive":
+                if state.lr <= 1e-6:
+                    if spec.verbose:
+                        print(msg + " Learning rate too small. Stopping.")
+                    self._stop(msg)
+                state.lr /= 5.0
+                state.no_improvement_count = 0
+                if spec.verbose:
+                    print(msg + f" Setting learning rate to {state.lr:f}")
             else:
-                if self.adaptive:
-                    msg += " Learning rate too small."
-                if self.verbose:
-                    tqdm.write(msg + " Stopping.")
+                if spec.verbose:
+                    print(msg + " Stopping.")
                 self._stop(msg)
+        if self.on_epoch is not None and self.on_epoch(self.n_iter_ - 1):
+            self._stop("a callback asked to stop")
 
     def on_train_end(self, net, **kwargs):
         if self._in_epoch:
@@ -207,8 +205,18 @@ class ConvergenceMonitor(Callback):
             self.interrupted_ = True
         elif self.stop_reason_ is None and self.n_iter_ < net.max_epochs:
             self.interrupted_ = True
-        if self.early_stopping and self.best_state_ is not None:
+        if self.spec.early_stopping and getattr(self, "best_state_", None) is not None:
+            # sklearn restores the best epoch's weights (the initial ones when no
+            # epoch had a finite validation score).
             net.module_.load_state_dict(self.best_state_)
-        # Snapshots are not part of a fitted model: do not pickle them.
-        self.best_state_ = None
         self._last_good = None
+
+
+def initial_state(early_stopping):
+    """sklearn's counters for a new network (its ``_initialize``)."""
+    from ._spec import TrainState
+
+    if early_stopping:
+        return TrainState(validation_scores=[], best_validation_score=-np.inf,
+                          best_validation_value=-np.inf, best_loss=None)
+    return TrainState(best_loss=np.inf)

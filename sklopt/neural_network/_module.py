@@ -1,67 +1,118 @@
-"""The torch module: a plain multi-layer perceptron. It computes, nothing else."""
+"""The torch module: a multi-layer perceptron, with optional numerical embeddings and a
+parameter-efficient ensemble. It computes, nothing else."""
 
 import torch
 from torch import nn
 
-from ._options import ACTIVATIONS, AUTO_INIT, INITIALIZERS
+from ._levers import ACTIVATIONS, INITIALIZERS
+from ._levers.embeddings import EMBEDDINGS
+
+
+class EnsembleLinear(nn.Linear):
+    """A linear layer shared by ``k`` ensemble members, each with its own rank-1
+    adapters (BatchEnsemble, as in TabM): member ``i`` computes
+    ``((x * r_i) @ W.T) * s_i + b`` on its own slice of a ``(n, k, in)`` input."""
+
+    def __init__(self, in_features, out_features, k, dtype):
+        super().__init__(in_features, out_features, dtype=dtype)
+        self.r = nn.Parameter(torch.ones(k, in_features, dtype=dtype))
+        self.s = nn.Parameter(torch.ones(k, out_features, dtype=dtype))
+
+    def forward(self, x):
+        return torch.nn.functional.linear(x * self.r, self.weight) * self.s + self.bias
 
 
 class MLPModule(nn.Module):
-    """Feed-forward network ``Linear -> [BatchNorm] -> activation -> [Dropout]`` per hidden
-    layer, then a linear output layer returning raw scores (logits).
+    """``[embedding] -> (Linear -> [BatchNorm] -> activation -> [Dropout]) per hidden layer
+    -> Linear``, returning raw scores (logits): ``(n, n_outputs)``, or
+    ``(n, n_ensemble, n_outputs)`` for an ensemble.
 
     Parameters
     ----------
-    layer_units : list of int
-        ``[n_features, *hidden_layer_sizes, n_outputs]``.
-    activation : str
-        Key of :data:`~sklopt.neural_network._options.ACTIVATIONS`.
-    init : str
-        ``"auto"`` or a key of ``INITIALIZERS``.
-    dropout : float
-        Dropout probability after each hidden activation.
-    batch_norm : bool
-        Whether to put a BatchNorm1d layer before each hidden activation.
-    generator : torch.Generator or None
-        Random source of the initial weights (created on the CPU, so that a seed gives
-        the same initial network on every device).
+    spec : ModuleSpec
+        Layer sizes, activation, init scheme, dropout, batch norm, embedding, ensemble.
+    dtype : torch.dtype
+        Dtype of the parameters.
     """
 
-    def __init__(self, layer_units, activation="relu", init="auto", dropout=0.0,
-                 batch_norm=False, generator=None):
+    def __init__(self, spec, dtype=torch.float32):
         super().__init__()
-        # nn.Linear draws its default init from torch's global generator; the fork keeps
-        # the caller's random state untouched (our init below replaces those values).
+        units = list(spec.layer_units)
+        n_features = units[0]
+        self.embedding = None
+        if spec.num_embedding is not None:
+            self.embedding = EMBEDDINGS[spec.num_embedding].module(n_features, spec, dtype)
+            units[0] = n_features * spec.embedding_dim
+        k = spec.n_ensemble
+        # nn.Linear draws a default init from torch's global generator; the fork keeps
+        # the caller's random state untouched (reset_parameters replaces those values).
         with torch.random.fork_rng(devices=[]):
-            linears = [
-                nn.Linear(n_in, n_out)
-                for n_in, n_out in zip(layer_units[:-1], layer_units[1:])
-            ]
+            linears = [nn.Linear(a, b, dtype=dtype) if k == 1 else
+                       EnsembleLinear(a, b, k, dtype)
+                       for a, b in zip(units[:-1], units[1:])]
         blocks = []
         for linear in linears[:-1]:
-            parts = [linear]
-            if batch_norm:
-                parts.append(nn.BatchNorm1d(linear.out_features))
-            parts.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                parts.append(nn.Dropout(dropout))
-            blocks.extend(parts)
+            blocks.append(linear)
+            if spec.batch_norm:
+                blocks.append(nn.BatchNorm1d(linear.out_features, dtype=dtype))
+            blocks.append(ACTIVATIONS[spec.activation].module())
+            if spec.dropout > 0:
+                blocks.append(nn.Dropout(spec.dropout))
         blocks.append(linears[-1])
         self.layers = nn.Sequential(*blocks)
+        self.spec = spec
 
-        init_fn = INITIALIZERS[AUTO_INIT[activation] if init == "auto" else init]
+    def reset_parameters(self, rng):
+        """Draw initial weights with the spec's scheme (``init="auto"``: the
+        activation's) from the fit's numpy ``rng``: sklearn's scheme draws from it
+        directly (sklearn's own order, so a seed gives sklearn's starting network), the
+        torch schemes, embeddings and ensemble adapters from a CPU generator seeded
+        from it (the same network on every device)."""
+        spec = self.spec
+        name = ACTIVATIONS[spec.activation].auto_init if spec.init == "auto" else spec.init
+        scheme = INITIALIZERS[name]
+        generator = None
+        if name != "sklearn" or self.embedding is not None or spec.n_ensemble > 1:
+            generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
+        linears = self.linears()
         with torch.no_grad():
             for i, linear in enumerate(linears):
-                # The output layer feeds the loss's link function, not ``activation``.
-                act = activation if i < len(linears) - 1 else "identity"
-                init_fn(linear.weight, act, generator)
-                linear.bias.zero_()
+                # The output layer feeds the loss's link function, not the activation.
+                hidden = i < len(linears) - 1 or scheme.output_as_hidden
+                act = spec.activation if hidden else "identity"
+                weight = torch.empty(linear.weight.shape, dtype=torch.float64)
+                bias = torch.empty(linear.bias.shape, dtype=torch.float64)
+                scheme.fill(weight, bias, act, rng, generator)
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
+            if spec.n_ensemble > 1:
+                # TabM's initialisation: random signs on the first layer's input
+                # adapters make the members differ; every other adapter starts at 1.
+                r = linears[0].r
+                r.copy_(torch.randint(0, 2, r.shape, generator=generator) * 2.0 - 1.0)
+        if self.embedding is not None:
+            self.embedding.reset_parameters(generator)
+        return self
+
+    def fit_embedding(self, X):
+        """Fit data-dependent embedding parameters (bin edges) on the training rows."""
+        if self.embedding is not None:
+            self.embedding.fit(X)
+        return self
 
     def forward(self, X):
-        return self.layers(X)
+        if self.embedding is not None:
+            X = self.embedding(X)
+        if self.spec.n_ensemble > 1:
+            X = X.unsqueeze(1).expand(-1, self.spec.n_ensemble, -1)
+        # The layers' own forward, without nn.Module.__call__'s hook handling: on
+        # small tabular batches the per-call overhead is a visible share of a step.
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
 
     def linears(self):
-        """The linear layers, input to output."""
+        """The linear layers (shared weights, for an ensemble), input to output."""
         return [m for m in self.layers if isinstance(m, nn.Linear)]
 
     def weights(self):

@@ -1,30 +1,42 @@
-"""The skorch net that trains an :class:`MLPModule` on tensors already on the device.
+"""The skorch net that trains an :class:`MLPModule` on tensors.
 
 skorch supplies the structure (module / criterion / optimizer initialisation, device
-handling, callbacks, history, pickling of CUDA-trained models onto CPU machines). What is
-overridden here is only the per-batch path, because for tabular data it dominates:
+handling, callbacks, history, pickling of CUDA-trained models onto CPU machines).
+What is overridden here is only the per-batch path, because for tabular data it
+dominates:
 
-* ``get_iterator`` slices contiguous batches out of tensors that were moved to the device
-  once and shuffled once per epoch, instead of skorch's per-sample ``DataLoader``
-  (3x slower on a 15,000-row fit, see shared/PERF_NOTES.md);
+* ``get_iterator`` slices contiguous batches out of tensors that were moved to the
+  device once and shuffled once per epoch, instead of skorch's per-sample
+  ``DataLoader`` (3x slower on a 15,000-row fit, see docs/performance.md);
 * ``run_single_epoch`` keeps batch losses on the device and reads them once per epoch
-  (one device sync per epoch instead of one per batch; no per-batch history rows);
+  (one device sync per epoch instead of one per batch);
 * ``train_step`` is a plain zero_grad / forward / backward / step (a closure only for
-  L-BFGS), adding the weight penalty of the estimator.
+  L-BFGS; autocast and a gradient scaler for half precision).
 
-Per-batch callback notifications (``on_batch_begin/end``, ``on_grad_computed``) are not
-sent: sklopt's callbacks all work per epoch.
+Everything a training call needs is set by :meth:`SkloptNet.configure` from a
+:class:`~sklopt.neural_network._spec.TrainSpec`, in one place.
 """
+
+import contextlib
+from functools import partial
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 
-from ._options import DISTILL_LOSSES, LOSSES, PENALTIES
+from ._graph import GraphedStep, check_graphable
+from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
+from ._levers.losses import member_loss
+
+# Fraction of the free GPU memory the training tensors may take to be moved there
+# once per fit; above it they stay in pinned CPU memory and stream batch by batch.
+DEVICE_DATA_FRACTION = 0.5
+PREDICT_BATCH = 65536
 
 
 class TensorData(torch.utils.data.Dataset):
-    """Training data held as tensors on the training device.
+    """Training data held as tensors: on the training device, or in pinned CPU memory
+    (streamed per batch) when it does not fit there.
 
     Parameters
     ----------
@@ -37,11 +49,26 @@ class TensorData(torch.utils.data.Dataset):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
-        # Per-batch weight sums (the penalty's denominator, as in sklearn) are computed
-        # on the CPU so that reading them costs no device sync.
-        self.sample_weight_cpu = (
-            None if sample_weight is None else sample_weight.detach().cpu().numpy()
-        )
+
+    @classmethod
+    def from_numpy(cls, X, y, sample_weight, device, dtype):
+        """Tensors of ``X`` (as ``dtype``), ``y`` and ``sample_weight`` placed for
+        training on ``device``."""
+        Xt = torch.from_numpy(np.ascontiguousarray(X)).to(dtype)
+        yt = None if y is None else torch.from_numpy(np.ascontiguousarray(y))
+        if yt is not None and yt.is_floating_point():
+            yt = yt.to(dtype)
+        wt = None if sample_weight is None else torch.from_numpy(
+            np.asarray(sample_weight)).to(dtype)
+        tensors = [t for t in (Xt, yt, wt) if t is not None]
+        if torch.device(device).type == "cuda":
+            size = sum(t.numel() * t.element_size() for t in tensors)
+            free, _ = torch.cuda.mem_get_info(torch.device(device))
+            if size <= DEVICE_DATA_FRACTION * free:
+                return cls(*(None if t is None else t.to(device, non_blocking=True)
+                             for t in (Xt, yt, wt)))
+            return cls(*(None if t is None else t.pin_memory() for t in (Xt, yt, wt)))
+        return cls(Xt, yt, wt)
 
     def __len__(self):
         return len(self.X)
@@ -54,22 +81,24 @@ class TensorData(torch.utils.data.Dataset):
 class BatchIterator:
     """Yield ``(X, y, sample_weight, denominator)`` batches sliced from a TensorData.
 
-    With ``shuffle``, the rows are permuted once per epoch (one gather) and then cut into
-    contiguous slices. ``augment`` (bound augmenters ``aug(X, y) -> (X, y)``) are applied
-    to the epoch's rows before they are cut. ``denominator`` is a Python float: the batch's size, or its weight
-    sum when sample weights are given; the penalty is divided by it, as in sklearn.
+    ``order`` (a callable returning the epoch's numpy permutation, or None) reorders
+    the rows once per epoch (one gather) before they are cut into contiguous slices; ``augment`` (bound augmenters
+    ``aug(X, y) -> (X, y)``) are applied to the epoch's rows before the cut.
+    ``denominator`` is the batch's size or weight sum (a tensor on the device, no
+    sync): the penalty is divided by it, as in sklearn. Data kept in pinned CPU memory
+    is copied to ``device`` batch by batch, without blocking.
     """
 
-    def __init__(self, data, batch_size, shuffle=False, generator=None, drop_single=False,
+    def __init__(self, data, batch_size, device, order=None, drop_single=False,
                  augment=()):
         self.data = data
-        self.augment = augment
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
+        self.device = device
+        self.order = order
         # BatchNorm cannot train on a batch of one row: drop such a last batch (its row
         # lands in another batch after the next shuffle).
         self.drop_single = drop_single
+        self.augment = augment
 
     def __len__(self):
         return -(-len(self.data) // self.batch_size)
@@ -77,220 +106,280 @@ class BatchIterator:
     def __iter__(self):
         data, bs = self.data, self.batch_size
         n = len(data)
-        X, y, w, w_cpu = data.X, data.y, data.sample_weight, data.sample_weight_cpu
-        if self.shuffle:
-            # The permutation comes from a CPU generator, so that a seed gives the same
-            # batches on every device.
-            perm_cpu = torch.randperm(n, generator=self.generator)
-            perm = perm_cpu.to(X.device, non_blocking=True)
+        X, y, w = data.X, data.y, data.sample_weight
+        if self.order is not None:
+            perm = self.order()
+            perm = (torch.from_numpy(perm) if isinstance(perm, np.ndarray) else perm).to(
+                X.device, non_blocking=True)
             X = X[perm]
             y = None if y is None else y[perm]
-            if w is not None:
-                w, w_cpu = w[perm], w_cpu[perm_cpu.numpy()]
+            w = None if w is None else w[perm]
+        stream = X.device.type != torch.device(self.device).type
         # Augment the whole epoch at once (fresh every epoch): one large op per
-        # augmenter instead of one small op per batch, which made SwapNoise cost 40% of
-        # a small net's epoch (benchmarks/bench_augment.py).
+        # augmenter instead of one small op per batch.
         for aug in self.augment:
             X, y = aug(X, y)
         starts = range(0, n, bs)
         if self.drop_single and n > 1 and n % bs == 1:
             starts = starts[:-1]
-        if w_cpu is None:
-            denoms = [float(min(bs, n - s)) for s in starts]
-        else:
-            denoms = np.add.reduceat(w_cpu, list(starts)).tolist()
-        for s, denom in zip(starts, denoms):
+        for s in starts:
             e = s + bs
-            yield (
-                X[s:e],
-                None if y is None else y[s:e],
-                None if w is None else w[s:e],
-                denom,
-            )
-
-
-class SampleLoss(torch.nn.Module):
-    """The batch mean (or sample-weighted mean) of a loss of
-    :data:`~sklopt.neural_network._options.LOSSES`, named by the output activation.
-
-    With ``distill=(temperature, soft_weight)`` it is the knowledge-distillation loss
-    of :data:`~sklopt.neural_network._options.DISTILL_LOSSES` instead, whose targets
-    carry the teacher's tempered probabilities before the true labels.
-    """
-
-    def __init__(self, out_activation, distill=None):
-        super().__init__()
-        self.out_activation = out_activation
-        self.distill = distill
-
-    def forward(self, raw, target, sample_weight=None):
-        if self.distill is not None:
-            return DISTILL_LOSSES[self.out_activation](raw, target, sample_weight,
-                                                       *self.distill)
-        return LOSSES[self.out_activation](raw, target, sample_weight)
+            batch = (X[s:e], None if y is None else y[s:e], None if w is None else w[s:e])
+            if stream:
+                batch = tuple(None if t is None else t.to(self.device, non_blocking=True)
+                              for t in batch)
+            denom = float(min(bs, n - s)) if w is None else batch[2].sum()
+            yield (*batch, denom)
 
 
 class SkloptNet(NeuralNet):
-    """skorch ``NeuralNet`` that trains on pre-built tensor batches.
+    """skorch ``NeuralNet`` that trains an :class:`MLPModule` on pre-built tensor batches.
 
-    Built by :class:`~sklopt.neural_network.MLPClassifier` and
-    :class:`~sklopt.neural_network.MLPRegressor` inside ``fit`` and exposed as
-    their ``net_`` attribute; not meant to be configured by hand.
+    Built by the sklopt MLP estimators inside ``fit`` and exposed as their ``net_``;
+    :meth:`configure` sets it up from a ``TrainSpec`` before every training call.
 
     Parameters
     ----------
     module : MLPModule
         The initialised torch module.
-    criterion : SampleLoss
-        The data loss.
-    optimizer : callable
-        ``optimizer(module) -> torch.optim.Optimizer``.
-    schedule : callable or None
-        ``schedule(optimizer) -> torch LR scheduler``, stepped once per epoch.
-    penalty : str or None
-        Key of ``PENALTIES``.
-    alpha, l1_ratio : float
-        Penalty strength and elastic-net mixing.
-    l2_in_optimizer : bool
-        Apply the L2 penalty as the optimizer's ``weight_decay`` (same gradient, runs
-        inside the fused optimizer kernel) instead of adding it to the loss.
-    shuffle : bool
-        Shuffle the rows every epoch.
-    generator : torch.Generator
-        CPU random source of the shuffling.
-    augment : list of callables
-        Bound augmenters ``aug(X, y) -> (X, y)``, applied to the training rows of every
-        epoch (never to validation or prediction data).
-    closure_step : bool
-        Whether the optimizer needs a closure (L-BFGS); the loss of each closure call is
-        then kept in ``closure_losses_``.
-    drop_single : bool
-        Drop a last training batch of one row (needed by BatchNorm).
+    device : str
+        Training device.
     """
 
-    def __init__(self, module, criterion, optimizer, *, schedule=None, penalty=None,
-                 alpha=0.0, l1_ratio=0.5, l2_in_optimizer=False, shuffle=True,
-                 generator=None, augment=(), closure_step=False, drop_single=False,
-                 **kwargs):
-        super().__init__(module, criterion, optimizer=optimizer, train_split=None,
-                         verbose=0, **kwargs)
-        self.schedule = schedule
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.l2_in_optimizer = l2_in_optimizer
-        self.shuffle = shuffle
-        self.generator = generator
-        self.augment = augment
-        self.closure_step = closure_step
-        self.drop_single = drop_single
-        self.closure_losses_ = []
+    def __init__(self, module, *, device="cpu", **kwargs):
+        super().__init__(module, torch.nn.Identity, optimizer=None, train_split=None,
+                         verbose=0, device=device, **kwargs)
 
-    # ----------------------------------------------------------------- initialisation
+    def __getstate__(self):
+        # The module lives in module_ (which skorch pickles device-independently);
+        # the `module` init argument is the same object and is not pickled again.
+        state = super().__getstate__()
+        state["module"] = None
+        return state
+
+    # ----------------------------------------------------------------- configuration
     def get_default_callbacks(self):
         # skorch's defaults (timer, scoring, printing) record per batch; the estimator
         # passes the per-epoch callbacks it needs.
         return []
 
-    def initialize_optimizer(self, triggered_directly=None):
-        self.optimizer_ = self.optimizer(self.module_)
-        self.optimizer_schedule_ = (
-            None if self.schedule is None else self.schedule(self.optimizer_)
-        )
-        self._explicit_penalty = self.penalty is not None and self.alpha > 0 and not (
-            self.penalty == "l2" and self.l2_in_optimizer
-        )
-        self._weight_decay_group = (
-            self.optimizer_.param_groups[0]
-            if self.penalty == "l2" and self.l2_in_optimizer and self.alpha > 0
-            else None
-        )
+    def set_module(self, module):
+        """Replace the trained module (a warm start whose structure changed)."""
+        with self._current_init_context("module"):
+            self.module_ = module
+        with self._current_init_context("optimizer"):
+            self.optimizer_ = None
         return self
 
-    def load_optimizer_state(self, state_dict):
-        """Load a saved optimizer state (``sklopt.io``); the weight-decay group is
-        looked up again, as ``load_state_dict`` replaces the param-group dicts."""
-        self.optimizer_.load_state_dict(state_dict)
-        if self._weight_decay_group is not None:
-            self._weight_decay_group = self.optimizer_.param_groups[0]
+    def set_optimizer(self, optimizer):
+        """Install a restored optimizer (``sklopt.io``)."""
+        with self._current_init_context("optimizer"):
+            self.optimizer_ = optimizer
+        return self
+
+    def initialize_criterion(self):
+        self.criterion_ = None  # set per training call by configure()
+        return self
+
+    def initialize_module(self):
+        self.module_ = self.module.to(self.device)
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        return self  # built by configure(), which knows the spec
+
+    def configure(self, spec, criterion, callbacks, fresh_optimizer, order=None):
+        """Set up the next training call from ``spec``: device and dtype of the module,
+        the loss (``criterion(raw, target, sample_weight)``, default: the output
+        layer's), the optimizer (new, or the current one kept for ``partial_fit``),
+        penalty, precision, compilation and the per-epoch ``callbacks``."""
+        if not hasattr(self, "module_"):
+            self.initialize()
+        module = self.module_
+        if module.linears()[0].weight.dtype != spec.dtype or self.device != spec.device:
+            module.to(device=spec.device, dtype=spec.dtype)
+            fresh_optimizer = True  # optimizer state lives with the parameters
+        self.device = spec.device
+        solver = SOLVERS[spec.solver]
+        self.spec_ = spec
+        if criterion is None:
+            criterion = OUTPUTS[spec.out_activation].loss
+            if spec.label_smoothing:
+                criterion = partial(criterion, label_smoothing=spec.label_smoothing)
+        self.criterion_ = criterion
+        graph = COMPILE_MODES[spec.compile].graph
+        if graph:
+            check_graphable(spec, solver)
+        if fresh_optimizer or getattr(self, "optimizer_", None) is None:
+            with self._current_init_context("optimizer"):
+                self.optimizer_ = build_optimizer(spec.solver, module, spec.hyper_dict,
+                                                  capturable=graph)
+        capturable = bool(self.optimizer_.defaults.get("capturable", False))
+        l2 = spec.penalty == "l2" and spec.alpha > 0
+        self.l2_mode_ = solver.l2 if l2 else None
+        if graph and self.l2_mode_ == "coupled":
+            # A per-batch weight_decay cannot change inside a graph: the L2 term joins
+            # the loss (the same gradient, by autograd).
+            self.l2_mode_ = "loss"
+        self.explicit_penalty_ = spec.penalty is not None and spec.alpha > 0 and (
+            not l2 or self.l2_mode_ == "loss")
+        group = self.optimizer_.param_groups[0]
+        group["weight_decay"] = spec.alpha if self.l2_mode_ == "decoupled" else 0.0
+        precision = PRECISIONS[spec.precision]
+        kind = torch.device(spec.device).type
+        self.autocast_ = (None if precision.autocast is None
+                          else (kind, precision.autocast))
+        self.scaler_ = (torch.amp.GradScaler(kind)
+                        if precision.autocast is torch.float16 else None)
+        mode = COMPILE_MODES[spec.compile].mode
+        # A bound method, not a module: skorch would register a module attribute.
+        self.forward_ = (module if mode is None else _compiled(module, mode)).__call__
+        self.graphed_ = (GraphedStep(self, spec.batch_size) if graph and capturable
+                         and self.scaler_ is None else None)
+        self.order_ = order
+        self.callbacks_ = callbacks
+        self.max_epochs = spec.max_epochs
+        self.closure_losses_ = []
+        return self
+
+    def release(self):
+        """Drop what only the last training call needed (its spec with the bound
+        augmenters' training statistics, the shuffling closure, a compiled module, the
+        loss): not part of the fitted model, and not all of it pickles."""
+        self.spec_ = self.order_ = self.forward_ = self.scaler_ = self.epoch_loss_ = None
+        self.graphed_ = None
+        self.criterion_ = None
+        self.callbacks_ = []
+        self.closure_losses_ = []
+        return self
 
     # ----------------------------------------------------------------- data
     def get_dataset(self, X, y=None):
-        if isinstance(X, TensorData):
-            return X
-        return TensorData(X, y)
+        return X if isinstance(X, TensorData) else TensorData(X, y)
 
     def get_iterator(self, dataset, training=False):
-        batch_size = self.batch_size if training else 65536
-        return BatchIterator(dataset, batch_size, shuffle=training and self.shuffle,
-                             generator=self.generator,
-                             drop_single=training and self.drop_single,
-                             augment=self.augment if training else ())
+        spec = self.spec_
+        if not training:
+            return BatchIterator(dataset, PREDICT_BATCH, self.device)
+        return BatchIterator(dataset, spec.batch_size, self.device, order=self.order_,
+                             drop_single=spec.module.batch_norm,
+                             augment=spec.augment)
 
     # ----------------------------------------------------------------- training
     def penalty_value(self):
         """The (unscaled) penalty of the current weights, without autograd."""
-        if self.penalty is None:
+        spec = self.spec_
+        if spec.penalty is None:
             return 0.0
         with torch.no_grad():
-            return float(PENALTIES[self.penalty](self.module_.weights(), self.l1_ratio))
+            return float(PENALTIES[spec.penalty].value(self.module_.weights(),
+                                                      spec.l1_ratio))
 
-    def _objective(self, X, y, w, coef):
-        loss = self.criterion_(self.module_(X), y, w)
-        if self._explicit_penalty:
-            loss = loss + coef * PENALTIES[self.penalty](self.module_.weights(), self.l1_ratio)
+    def _autocast(self):
+        if self.autocast_ is None:
+            return contextlib.nullcontext()
+        # No cast cache inside a CUDA graph (PyTorch's rule for autocast + capture).
+        return torch.autocast(self.autocast_[0], dtype=self.autocast_[1],
+                              cache_enabled=getattr(self, "graphed_", None) is None)
+
+    def _objective(self, X, y, w, denom):
+        with self._autocast():
+            loss = member_loss(self.criterion_, self.forward_(X), y, w)
+        loss = loss.float() if loss.dtype in (torch.float16, torch.bfloat16) else loss
+        if self.explicit_penalty_:
+            spec = self.spec_
+            loss = loss + spec.alpha / denom * PENALTIES[spec.penalty].value(
+                self.module_.weights(), spec.l1_ratio)
         return loss
 
     def train_step(self, batch, **fit_params):
-        """One optimizer step on ``batch``; returns ``(loss, n_rows, penalty coef)``."""
+        """One optimizer step on ``batch``; returns ``(loss, n_rows, denominator)``."""
         X, y, w, denom = batch
-        coef = self.alpha / denom
-        group = self._weight_decay_group
-        if group is not None and group["weight_decay"] != coef:
-            group["weight_decay"] = coef
         optimizer = self.optimizer_
-        if self.closure_step:
+        if self.l2_mode_ == "coupled":
+            # sklearn's L2 gradient alpha / n_b * W, computed in the optimizer kernel.
+            optimizer.param_groups[0]["weight_decay"] = self.spec_.alpha / denom
+        if SOLVERS[self.spec_.solver].full_batch:
             def closure():
                 optimizer.zero_grad(set_to_none=True)
-                loss = self._objective(X, y, w, coef)
+                loss = self._objective(X, y, w, denom)
                 loss.backward()
-                self.closure_losses_.append(float(loss.detach()))
+                self.closure_losses_.append(loss.detach())
                 return loss
 
             loss = optimizer.step(closure)
-        else:
+        elif self.graphed_ is not None and len(X) == self.graphed_.batch_size:
+            loss = self.graphed_(X, y, w, denom)
+        elif self.scaler_ is not None:
             optimizer.zero_grad(set_to_none=True)
-            loss = self._objective(X, y, w, coef)
+            loss = self._objective(X, y, w, denom)
+            self.scaler_.scale(loss).backward()
+            self.scaler_.step(optimizer)
+            self.scaler_.update()
+        else:
+            # Gradients zeroed in place when a graph owns them (their addresses are
+            # captured); released otherwise.
+            optimizer.zero_grad(set_to_none=self.graphed_ is None)
+            loss = self._objective(X, y, w, denom)
             loss.backward()
             optimizer.step()
-        return loss.detach(), len(X), coef
+        return loss.detach(), len(X), denom
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
         self._set_training(training)
-        losses, sizes, coef_sum = [], [], 0.0
+        losses, sizes, l2_share = [], [], 0.0
         for batch in iterator:
-            loss, n, coef = step_fn(batch, **fit_params)
+            loss, n, denom = step_fn(batch, **fit_params)
             losses.append(loss)
             sizes.append(n)
-            coef_sum += coef * n
+            l2_share = l2_share + n / denom
         n = sum(sizes)
         sizes = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
-        loss = float(torch.stack(losses).dot(sizes)) / n
-        if self._weight_decay_group is not None:
+        loss = torch.stack(losses).dot(sizes) / n
+        if self.l2_mode_ == "coupled":
             # The L2 term ran inside the optimizer, so its value is not in the batch
-            # losses: add it, evaluated with the weights at the end of the epoch.
-            loss += self.penalty_value() * coef_sum / n
-        self.history.record(prefix + "_loss", loss)
+            # losses: add sum_b n_b / n * alpha * P / denom_b, evaluated with the
+            # weights at the end of the epoch.
+            spec = self.spec_
+            with torch.no_grad():
+                penalty = PENALTIES[spec.penalty].value(self.module_.weights(),
+                                                        spec.l1_ratio)
+            loss = loss + penalty * (spec.alpha * l2_share / n)
+        # A device tensor: the stochastic solvers' monitor reads it together with the
+        # epoch's parameter statistics, in the epoch's one host sync.
+        self.epoch_loss_ = loss.detach()
         self.history.record(prefix + "_batch_count", len(losses))
 
-    def forward_raw(self, X, batch_size=65536):
-        """Raw outputs (logits) of the module for a tensor ``X`` on the device."""
-        self.module_.eval()
+    def forward_raw(self, X, batch_size=PREDICT_BATCH):
+        """Raw outputs (logits) of the module for a tensor ``X``, in eval mode."""
+        if self.module_.training:
+            self.module_.eval()
         with torch.no_grad():
             if len(X) <= batch_size:
-                return self.module_(X)
-            return torch.cat(
-                [self.module_(X[s:s + batch_size]) for s in range(0, len(X), batch_size)]
-            )
+                return self.module_(X.to(self.device))
+            return torch.cat([self.module_(X[s:s + batch_size].to(self.device))
+                              for s in range(0, len(X), batch_size)])
+
+
+def build_optimizer(solver, module, hyper, capturable=False):
+    """The ``solver``'s torch optimizer over ``[weights, other parameters]`` groups of
+    ``module`` (the penalty acts on the first group only); ``capturable`` for a CUDA
+    graph."""
+    record = SOLVERS[solver]
+    weights = module.weights()
+    ids = {id(w) for w in weights}
+    others = [p for p in module.parameters() if id(p) not in ids]
+    groups = [{"params": weights, "weight_decay": 0.0},
+              {"params": others, "weight_decay": 0.0}]
+    if capturable:
+        return record.build(groups, hyper, record.fused, capturable=True)
+    return record.build(groups, hyper, record.fused)
+
+
+def _compiled(module, mode):
+    """``torch.compile(module, mode=mode)``, with a clear error where it cannot run."""
+    if not hasattr(torch, "compile"):
+        raise ValueError("compile needs torch >= 2.0.")
+    return torch.compile(module, mode=mode, dynamic=False)

@@ -1,4 +1,4 @@
-"""Data preprocessing: MinMax scaling and tabular augmentation."""
+"""Data preprocessing: scaling, table preprocessing and tabular augmentation."""
 
 from ._augment import (
     AUGMENTERS,
@@ -11,6 +11,7 @@ from ._augment import (
     SwapNoise,
 )
 from ._data import MinMaxScaler
+from ._tabular import SmoothClipScaler, TabularPreprocessor
 
 __all__ = [
     "AUGMENTERS",
@@ -21,5 +22,7 @@ __all__ = [
     "MinMaxScaler",
     "MinorityInterpolation",
     "Mixup",
+    "SmoothClipScaler",
     "SwapNoise",
+    "TabularPreprocessor",
 ]

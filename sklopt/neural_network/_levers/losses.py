@@ -1,0 +1,105 @@
+"""The output layer: link function and loss, one record per ``out_activation_``.
+
+Each loss is the batch mean (or sample-weighted mean) of the per-sample loss and
+matches sklearn's loss value: log-loss summed over outputs, half squared error averaged
+over outputs, half Poisson deviance summed over outputs. The unweighted case calls
+torch's fused mean reductions: the loss runs once per batch, so its op count shows.
+A criterion ``loss(raw, target, sample_weight)`` of the same form can replace it
+(the hook :mod:`sklopt.distillation` uses).
+"""
+
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+
+from ._registry import Registry
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output layer.
+
+    Attributes
+    ----------
+    loss : callable
+        ``loss(raw, target, sample_weight=None) -> scalar tensor``.
+    link : callable
+        Raw scores -> predictions (probabilities for classifiers).
+    doc : str
+    """
+
+    loss: object
+    link: object
+    doc: str
+
+
+def weighted_mean(per_sample, sample_weight):
+    """Mean of ``per_sample``, weighted by ``sample_weight`` when it is not None."""
+    if sample_weight is None:
+        return per_sample.mean()
+    return (per_sample * sample_weight).sum() / sample_weight.sum()
+
+
+def _softmax_ce(z, y, sample_weight=None, label_smoothing=0.0):
+    # y: class indices (int64) or, for soft labels (Mixup), rows of probabilities.
+    if sample_weight is None:
+        return F.cross_entropy(z, y, label_smoothing=label_smoothing)
+    return weighted_mean(F.cross_entropy(z, y, reduction="none",
+                                         label_smoothing=label_smoothing), sample_weight)
+
+
+def _sigmoid_ce(z, y, sample_weight=None, label_smoothing=0.0):
+    if label_smoothing:
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if sample_weight is None:
+        return F.binary_cross_entropy_with_logits(z, y) * z.shape[1]
+    per_sample = F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
+    return weighted_mean(per_sample, sample_weight)
+
+
+def _half_squared(z, y, sample_weight=None):
+    if sample_weight is None:
+        return 0.5 * F.mse_loss(z, y)
+    return weighted_mean(0.5 * (z - y).pow(2).mean(dim=1), sample_weight)
+
+
+def _half_poisson(z, y, sample_weight=None):
+    # exp(z) - y z + (y log y - y): the deviance with sklearn's constant term.
+    return weighted_mean((torch.exp(z) - y * z + torch.xlogy(y, y) - y).sum(dim=1),
+                         sample_weight)
+
+
+OUTPUTS = Registry("out_activation_", {
+    "softmax": Output(_softmax_ce, partial(torch.softmax, dim=1),
+                      "softmax cross-entropy (multiclass)"),
+    "logistic": Output(_sigmoid_ce, torch.sigmoid,
+                       "logistic loss per output (binary, multi-label)"),
+    "identity": Output(_half_squared, lambda z: z, "half squared error"),
+    "exp": Output(_half_poisson, torch.exp, "half Poisson deviance"),
+})
+
+
+def member_loss(criterion, raw, y, sample_weight=None):
+    """``criterion`` on raw outputs, for an ensemble's ``(n, k, out)`` too: the mean
+    of the members' losses (TabM's training rule)."""
+    if raw.dim() == 3:
+        n, k, out = raw.shape
+        raw = raw.reshape(n * k, out)
+        y = y.repeat_interleave(k, dim=0)
+        if sample_weight is not None:
+            sample_weight = sample_weight.repeat_interleave(k)
+    return criterion(raw, y, sample_weight)
+
+
+def predict_outputs(raw, out_activation, temperature=1.0):
+    """Output activations of raw scores divided by ``temperature``; an ensemble's
+    ``(n, k, out)`` gives the mean of its members' outputs (probabilities)."""
+    link = OUTPUTS[out_activation].link
+    if temperature != 1.0:
+        raw = raw / temperature
+    if raw.dim() == 3:
+        n, k, out = raw.shape
+        return link(raw.reshape(n * k, out)).reshape(n, k, out).mean(dim=1)
+    return link(raw)

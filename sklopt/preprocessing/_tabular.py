@@ -1,0 +1,351 @@
+"""Preprocessing for real tables: a robust scaler with smooth clipping, and a
+DataFrame-in, numbers-out preprocessor (numeric, categorical, missing, ID columns)."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._doc_link import DocLinkMixin
+
+
+class SmoothClipScaler(DocLinkMixin, OneToOneFeatureMixin, TransformerMixin,
+                       BaseEstimator):
+    """Robust scaling followed by smooth clipping (RealMLP's numeric preprocessing,
+    Holzmueller et al., 2024).
+
+    Each column is centred on its median and divided by its interquartile range (by
+    half its range where that is 0; by 1 for a constant column), then squashed by
+    ``x / sqrt(1 + (x / clip) ** 2)``: values within a few IQRs stay about as they are,
+    outliers end near ``+-clip`` instead of dominating the network's input. NaNs pass
+    through (impute them afterwards or before).
+
+    Parameters
+    ----------
+    quantile_range : tuple (q_low, q_high), default=(25.0, 75.0)
+        Percentiles whose difference scales each column.
+    clip : float, default=3.0
+        Where the smooth clipping levels off.
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (n_features,)
+        Per-column median.
+    scale_ : ndarray of shape (n_features,)
+        Per-column scale.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklopt.preprocessing import SmoothClipScaler
+    >>> X = np.array([[1.0], [2.0], [3.0], [4.0], [1000.0]])
+    >>> SmoothClipScaler().fit_transform(X).round(2).ravel().tolist()
+    [-0.95, -0.49, 0.0, 0.49, 3.0]
+    """
+
+    _parameter_constraints: dict = {
+        "quantile_range": [tuple],
+        "clip": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, quantile_range=(25.0, 75.0), clip=3.0):
+        self.quantile_range = quantile_range
+        self.clip = clip
+
+    def fit(self, X, y=None):
+        """Compute the per-column median and scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted scaler.
+        """
+        self._validate_params()
+        q_low, q_high = self.quantile_range
+        if not 0 <= q_low < q_high <= 100:
+            raise ValueError(f"quantile_range must satisfy 0 <= q_low < q_high <= 100; "
+                             f"got {self.quantile_range}.")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            self.center_ = np.nan_to_num(np.nanmedian(X, axis=0))
+            low, high, lo, hi = np.nanpercentile(X, [q_low, q_high, 0, 100], axis=0)
+        scale = np.nan_to_num(high - low)
+        half_range = np.nan_to_num((hi - lo) / 2)
+        scale = np.where(scale > 0, scale, half_range)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        return self
+
+    def transform(self, X):
+        """Scale and smoothly clip ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data.
+
+        Returns
+        -------
+        X_tr : ndarray of shape (n_samples, n_features)
+            The transformed data.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan",
+                          reset=False)
+        Z = (X - self.center_) / self.scale_
+        return Z / np.sqrt(1.0 + (Z / self.clip) ** 2)
+
+    def inverse_transform(self, X):
+        """Undo :meth:`transform` (exact: the clipping is invertible).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Transformed data, each value within ``(-clip, clip)``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        T = np.asarray(X, dtype=np.float64)
+        Z = T / np.sqrt(np.maximum(1.0 - (T / self.clip) ** 2, 1e-300))
+        return Z * self.scale_ + self.center_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _is_categorical(column):
+    return not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+
+
+def _is_id_like(column):
+    """A column that names each row: unique non-numeric values, or unique integers (a
+    row number or record ID; any subset of rows, a CV fold's, keeps that property)."""
+    n = len(column)
+    values = column.dropna()
+    if n < 20 or len(values) < n or values.nunique() < n:
+        return False
+    if _is_categorical(column):
+        return True
+    return bool(pd.api.types.is_integer_dtype(column) or np.all(np.mod(values, 1) == 0))
+
+
+class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
+    """Turn a table (a pandas DataFrame as it comes: numbers, categories, strings,
+    booleans, missing values) or an array into the numbers a network trains on.
+
+    * Columns that name each row (unique strings, or unique integers such as a row
+      number or record ID) and constant columns are dropped, with a warning that names
+      them (``drop_id_columns=False`` keeps the first kind).
+    * Numeric columns: missing values imputed with the median plus a missing-indicator
+      column, then ``scaler`` (default :class:`SmoothClipScaler`).
+    * Categorical, string and boolean columns: missing values become their own
+      category, then one-hot encoded; levels rarer than ``min_frequency`` and beyond
+      ``max_categories`` are grouped into one "infrequent" column, and unknown levels at
+      predict time go there too.
+
+    Parameters
+    ----------
+    max_categories : int, default=32
+        Most one-hot columns per categorical column.
+    min_frequency : int or float, default=5
+        Levels seen fewer times (or in a smaller share of rows) are grouped.
+    scaler : transformer or None, default=None
+        Numeric scaling; None means ``SmoothClipScaler()``.
+    drop_id_columns : bool, default=True
+        Drop columns that name each row.
+
+    Attributes
+    ----------
+    transformer_ : ColumnTransformer
+        The fitted column transformer.
+    dropped_columns_ : list of str
+        The columns dropped, with why.
+    numeric_columns_, categorical_columns_ : list
+        The columns of each kind.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the columns seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklopt.preprocessing import TabularPreprocessor
+    >>> df = pd.DataFrame({"age": [22.0, None, 35.0, 41.0], "port": ["S", "C", None, "S"]})
+    >>> TabularPreprocessor(min_frequency=1).fit_transform(df).shape
+    (4, 5)
+    """
+
+    _parameter_constraints: dict = {
+        "max_categories": [Interval(Integral, 2, None, closed="left")],
+        "min_frequency": [Interval(Integral, 1, None, closed="left"),
+                          Interval(Real, 0, 1, closed="neither")],
+        "scaler": [None, HasMethods(["fit", "transform"])],
+        "drop_id_columns": ["boolean"],
+    }
+
+    def __init__(self, max_categories=32, min_frequency=5, scaler=None,
+                 drop_id_columns=True):
+        self.max_categories = max_categories
+        self.min_frequency = min_frequency
+        self.scaler = scaler
+        self.drop_id_columns = drop_id_columns
+
+    def fit(self, X, y=None):
+        """Find the columns' kinds and fit the imputers, encoders and scaler.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted preprocessor.
+        """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then transform ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_tr : ndarray of shape (n_samples, n_output_features)
+        """
+        self._validate_params()
+        frame = self._frame(X, reset=True)
+        self.dropped_columns_ = []
+        numeric, categorical = [], []
+        for name in frame.columns:
+            column = frame[name]
+            if self.drop_id_columns and _is_id_like(column):
+                self.dropped_columns_.append(f"{name} (unique per row)")
+            elif column.nunique(dropna=False) <= 1 and len(frame) > 1:
+                self.dropped_columns_.append(f"{name} (constant)")
+            elif _is_categorical(column):
+                categorical.append(name)
+            else:
+                numeric.append(name)
+        if self.dropped_columns_:
+            warnings.warn("TabularPreprocessor drops " + ", ".join(self.dropped_columns_)
+                          + ".", UserWarning, stacklevel=2)
+        if not numeric and not categorical:
+            raise ValueError("No usable column: every column is constant or names "
+                             "each row.")
+        self.numeric_columns_, self.categorical_columns_ = numeric, categorical
+        scaler = SmoothClipScaler() if self.scaler is None else self.scaler
+        parts = []
+        if numeric:
+            parts.append(("num", make_pipeline(
+                SimpleImputer(strategy="median", add_indicator=True,
+                              keep_empty_features=True), scaler), numeric))
+        if categorical:
+            parts.append(("cat", make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="__missing__",
+                              keep_empty_features=True),
+                OneHotEncoder(handle_unknown="infrequent_if_exist", sparse_output=False,
+                              max_categories=self.max_categories,
+                              min_frequency=self.min_frequency)), categorical))
+        self.transformer_ = ColumnTransformer(parts, verbose_feature_names_out=True)
+        return np.asarray(self.transformer_.fit_transform(self._categories_as_str(frame)),
+                          dtype=np.float64)
+
+    def transform(self, X):
+        """Transform ``X`` as the training table was.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            A table with the training table's columns.
+
+        Returns
+        -------
+        X_tr : ndarray of shape (n_samples, n_output_features)
+        """
+        check_is_fitted(self)
+        frame = self._frame(X, reset=False)
+        return np.asarray(self.transformer_.transform(self._categories_as_str(frame)),
+                          dtype=np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns (``num__age``, ``cat__port_S``, ...).
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return self.transformer_.get_feature_names_out()
+
+    def _frame(self, X, reset):
+        if isinstance(X, pd.DataFrame):
+            if reset:
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+                self.n_features_in_ = X.shape[1]
+            else:
+                missing = [c for c in self.feature_names_in_ if c not in X.columns]
+                if missing:
+                    raise ValueError(f"X lacks the columns {missing} it was fitted with.")
+                X = X[list(self.feature_names_in_)]
+            return X.reset_index(drop=True)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan",
+                          reset=reset)
+        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+    def _categories_as_str(self, frame):
+        # One-hot encoding needs one type per column: categories as strings (booleans
+        # and mixed objects too); missing values stay missing for the imputer.
+        if not getattr(self, "categorical_columns_", None):
+            return frame
+        frame = frame.copy()
+        for name in self.categorical_columns_:
+            column = frame[name]
+            frame[name] = column.astype(object).where(column.notna(), np.nan).map(
+                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+        return frame
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags

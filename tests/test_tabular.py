@@ -1,0 +1,115 @@
+"""TabularPreprocessor, SmoothClipScaler and the TabularMLP estimators: contracts on
+tables as they come (DataFrames with categories, strings, missing values, IDs)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from sklopt.io import load, save
+from sklopt.neural_network import TabularMLPClassifier, TabularMLPRegressor
+from sklopt.preprocessing import SmoothClipScaler, TabularPreprocessor
+
+SMALL = dict(hidden_layer_sizes=(16,), n_ensemble=2, max_iter=15, random_state=0,
+             device="cpu")
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.RandomState(0)
+    n = 300
+    df = pd.DataFrame({
+        "passenger": [f"Person {i}" for i in range(n)],  # an ID: unique per row
+        "row": np.arange(1000, 1000 + n),  # a record number
+        "age": np.where(rng.rand(n) < 0.2, np.nan, rng.uniform(1, 80, n)),
+        "fare": rng.lognormal(3, 1, n),
+        "port": rng.choice(["S", "C", "Q", None], n),
+        "cls": pd.Categorical(rng.choice(["1st", "2nd", "3rd"], n)),
+        "alone": rng.rand(n) < 0.5,
+        "constant": 1.0,
+    })
+    y = ((df["cls"] == "1st") | (df["age"].fillna(40) < 15)).to_numpy()
+    return df, y
+
+
+def test_smooth_clip_scaler_is_robust_and_invertible():
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=200), rng.normal(size=200) * 1000 + 5]
+    X[0] = [1e6, -1e9]  # outliers
+    scaler = SmoothClipScaler(clip=3.0).fit(X)
+    Z = scaler.transform(X)
+    assert np.abs(Z).max() < 3.0  # bounded
+    assert abs(np.median(Z[:, 1])) < 1e-9  # centred on the median
+    np.testing.assert_allclose(scaler.inverse_transform(Z[1:]), X[1:], rtol=1e-8)
+    # A constant column does not divide by zero.
+    assert np.isfinite(SmoothClipScaler().fit_transform(np.ones((5, 1)))).all()
+
+
+def test_preprocessor_drops_ids_and_constants_naming_them(table):
+    df, _ = table
+    with pytest.warns(UserWarning, match=r"passenger \(unique per row\).*row \(unique "
+                                         r"per row\).*constant \(constant\)"):
+        pre = TabularPreprocessor().fit(df)
+    names = pre.get_feature_names_out()
+    assert not any("passenger" in n or "row" == n.split("__")[-1] for n in names)
+    assert "num__age" in names and "missingindicator_age" in " ".join(names)
+    assert any(n.startswith("cat__port_") for n in names)
+    assert pre.transform(df).shape == (len(df), len(names))
+
+
+def test_preprocessor_handles_unknown_levels_and_missing_at_predict(table):
+    df, _ = table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pre = TabularPreprocessor().fit(df)
+    new = df.head(3).copy()
+    new.loc[0, "port"] = "Atlantis"
+    new.loc[1, "age"] = np.nan
+    out = pre.transform(new)
+    assert np.isfinite(out).all()
+    with pytest.raises(ValueError, match="lacks the columns"):
+        pre.transform(df.drop(columns=["fare"]))
+
+
+def test_tabular_classifier_takes_a_table_as_it_comes(table, tmp_path):
+    df, y = table
+    with pytest.warns(UserWarning, match="passenger"):
+        clf = TabularMLPClassifier(**SMALL).fit(df, y)
+    assert "passenger (unique per row)" in clf.dropped_columns_
+    proba = clf.predict_proba(df)
+    assert proba.shape == (len(df), 2)
+    assert clf.predict(df).dtype == bool
+    assert clf.mlp_.early_stopping and clf.mlp_.temperature_ > 0  # held-out rows used
+    # The saved model takes the same columns.
+    save(clf, tmp_path / "m.safetensors")
+    np.testing.assert_allclose(load(tmp_path / "m.safetensors").predict_proba(df), proba)
+
+
+def test_tabular_regressor_predicts_on_the_targets_scale():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.uniform(size=400), "b": rng.choice(["x", "y"], 400)})
+    y = 1e4 + 5e3 * X["a"] + 2e3 * (X["b"] == "x")
+    reg = TabularMLPRegressor(**{**SMALL, "max_iter": 60}).fit(X, y)
+    assert abs(reg.predict(X).mean() - y.mean()) < 0.05 * y.std()
+    assert reg.score(X, y) > 0.8
+
+
+def test_small_data_gets_no_held_out_split():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    clf = TabularMLPClassifier(**SMALL).fit(X, y)
+    assert not clf.mlp_.early_stopping
+    assert clf.mlp_.batch_size <= 40
+
+
+def test_tabular_mlp_tunes_in_a_grid_search(table):
+    df, y = table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        search = GridSearchCV(TabularMLPClassifier(**SMALL), {"n_ensemble": [1, 2]},
+                              cv=2).fit(df, y)
+    assert set(search.cv_results_["param_n_ensemble"]) == {1, 2}
+    assert clone(search.best_estimator_).get_params()["n_ensemble"] in (1, 2)
