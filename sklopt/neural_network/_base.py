@@ -25,6 +25,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._device import cpu_threads_for, resolve_device, torch_threads
+from ..utils._doc_link import DocLinkMixin
 from ._callbacks import ConvergenceMonitor, Validation, initial_state, record_parameter_stats
 from ._callbacks import snapshot
 from ._levers import (
@@ -94,7 +95,8 @@ def _tf32(enabled):
         setattr(matmul, name, previous)
 
 
-class BaseMLP(WeightsMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
+              metaclass=ABCMeta):
     """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`.
 
     Warning: This class should not be used directly. Use derived classes instead.

@@ -16,12 +16,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..preprocessing import TabularPreprocessor
+from ..utils._doc_link import DocLinkMixin
 from ._classes import MLPClassifier, MLPRegressor
 from ._levers.embeddings import EMBEDDINGS
 
 # The defaults, chosen from measurements on public tables (docs/tabular.md).
 DEFAULTS = {
-    "hidden_layer_sizes": (256, 256),
+    "hidden_layer_sizes": (128, 128),
     "n_ensemble": 8,
     "num_embedding": "piecewise_linear",
     "embedding_dim": 8,
@@ -43,7 +44,7 @@ DEFAULTS = {
 MIN_ROWS_FOR_VALIDATION = 100
 
 
-class _BaseTabularMLP(BaseEstimator):
+class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [tuple, list, None],
         "n_ensemble": [Interval(Integral, 1, None, closed="left"), None],
