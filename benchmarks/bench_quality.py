@@ -128,9 +128,9 @@ def _fit_predict(name, make, X_tr, y_tr, X_te, classification):
     if name == "CatBoost":
         cats = [c for c in X_tr.columns if not pd.api.types.is_numeric_dtype(X_tr[c])]
         X_tr, X_te = X_tr.copy(), X_te.copy()
-        for c in cats:
-            X_tr[c] = X_tr[c].astype(str)
-            X_te[c] = X_te[c].astype(str)
+        for c in cats:  # CatBoost wants strings, missing ones too
+            X_tr[c] = X_tr[c].astype(object).where(X_tr[c].notna(), "NA").astype(str)
+            X_te[c] = X_te[c].astype(object).where(X_te[c].notna(), "NA").astype(str)
         fit_kw["cat_features"] = cats
     t0 = time.perf_counter()
     est.fit(X_tr, y_tr, **fit_kw)

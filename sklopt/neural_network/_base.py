@@ -32,7 +32,6 @@ from ._levers import (
     ACTIVATIONS,
     COMPILE_MODES,
     INITIALIZERS,
-    OUTPUTS,
     PENALTIES,
     PRECISIONS,
     SCHEDULES,
