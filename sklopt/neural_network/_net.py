@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
-from . import _backprop as backprop
 from ._graph import GraphedStep, check_graphable
 from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
 from ._levers.losses import member_loss
@@ -203,7 +202,6 @@ class SkloptNet(NeuralNet):
         self.device = spec.device
         solver = SOLVERS[spec.solver]
         self.spec_ = spec
-        custom_loss = criterion is not None
         if criterion is None:
             criterion = OUTPUTS[spec.out_activation].loss
             if spec.label_smoothing:
@@ -238,7 +236,6 @@ class SkloptNet(NeuralNet):
         self.forward_ = (module if mode is None else _compiled(module, mode)).__call__
         self.graphed_ = (GraphedStep(self, spec.batch_size) if graph and capturable
                          and self.scaler_ is None else None)
-        self.manual_ = backprop.supported(spec, custom_loss) and not graph
         self.order_ = order
         self.callbacks_ = callbacks
         self.max_epochs = spec.max_epochs
@@ -251,7 +248,6 @@ class SkloptNet(NeuralNet):
         loss): not part of the fitted model, and not all of it pickles."""
         self.spec_ = self.order_ = self.forward_ = self.scaler_ = self.epoch_loss_ = None
         self.graphed_ = None
-        self.manual_ = False
         self.criterion_ = None
         self.callbacks_ = []
         self.closure_losses_ = []
@@ -314,11 +310,6 @@ class SkloptNet(NeuralNet):
             loss = optimizer.step(closure)
         elif self.graphed_ is not None and len(X) == self.graphed_.batch_size:
             loss = self.graphed_(X, y, w, denom)
-        elif self.manual_:
-            with torch.no_grad():
-                loss = backprop.loss_and_gradients(self.module_, self.spec_, X, y, w,
-                                                   denom, self.explicit_penalty_)
-            optimizer.step()
         elif self.scaler_ is not None:
             optimizer.zero_grad(set_to_none=True)
             loss = self._objective(X, y, w, denom)
