@@ -310,3 +310,25 @@ def test_every_registry_option_is_documented():
     assert missing == []
     for reg in REGISTRIES:  # and in the estimators' docstrings
         assert all(f"``'{name}'``" in MLPClassifier.__doc__ for name in reg)
+
+
+@pytest.mark.parametrize("kw", [{}, {"activation": "tanh"}, {"activation": "logistic",
+                                                             "precision": "float32"},
+                                {"calibrate": True, "early_stopping": True}])
+def test_small_predictions_through_numpy_match_the_network(digits, kw):
+    X, y = digits
+    clf = mlp(max_iter=3, **kw).fit(X, y)
+    assert clf._numpy_predict
+    small = clf.predict_proba(X[:10])  # numpy
+    big = clf.predict_proba(np.vstack([X] * 2))[:10]  # torch (> 256 rows)
+    np.testing.assert_allclose(small, big, rtol=1e-6, atol=1e-7)
+    clf.intercepts_ = [b + 1.0 for b in clf.intercepts_]  # assignments are honoured
+    np.testing.assert_allclose(clf.predict_proba(X[:10]),
+                               clf.predict_proba(np.vstack([X] * 2))[:10], rtol=1e-6,
+                               atol=1e-7)
+
+
+def test_gelu_and_ensembles_predict_through_torch(digits):
+    X, y = digits
+    assert not mlp(max_iter=1, activation="gelu").fit(X, y)._numpy_predict
+    assert not mlp(max_iter=1, n_ensemble=2).fit(X, y)._numpy_predict

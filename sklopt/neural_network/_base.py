@@ -18,6 +18,7 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network._base import ACTIVATIONS as NP_ACTIVATIONS
 from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -62,6 +63,9 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr",
 
 # Largest predict batch of a GPU model that runs on a CPU copy of its network.
 SMALL_PREDICT = 256
+# Largest predict batch of a plain CPU network that runs through numpy (_numpy_forward).
+NUMPY_PREDICT = 256
+_NP_NAME = {"sigmoid": "logistic"}
 
 _NON_FINITE = ("Solver produced non-finite parameter weights. The input data may "
                "contain large values and need to be preprocessed.")
@@ -505,6 +509,7 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
         self._no_improvement_count = state.no_improvement_count  # sklearn's name
         self.history_ = _history_frame(net.history)
         self._expose_weights()
+        self._numpy_predict = self._plain_cpu_network()
         if not all(np.isfinite(np.asarray(w)).all()
                    for w in (*self.coefs_, *self.intercepts_)):
             raise ValueError(_NON_FINITE)
@@ -572,12 +577,16 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
         return True
 
     # ------------------------------------------------------------------ predicting
-    def _raw(self, X, link=False):
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse=["csr", "csc"],
+                             dtype=(np.float64, np.float32), reset=False)
+
+    def _raw(self, X, link=False, validated=False):
         """Network outputs of ``X`` (logits, or output activations with ``link``) as a
         tensor, and the validated ``X``'s dtype."""
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"],
-                          dtype=(np.float64, np.float32), reset=False)
+        if not validated:
+            X = self._validated(X)
         if sp.issparse(X):
             X = X.toarray()
         module = self._synced_module()
@@ -603,6 +612,14 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
                 raw = net.forward_raw(Xt)
             return (raw if fn is None else fn(raw)), X.dtype
 
+    def _plain_cpu_network(self):
+        """Whether predictions of a few rows can run through numpy (_numpy_forward)."""
+        spec = self.net_.module_.spec
+        return (torch.device(self.net_.device).type == "cpu" and not spec.batch_norm
+                and spec.num_embedding is None and spec.n_ensemble == 1
+                and _NP_NAME.get(spec.activation, spec.activation) in NP_ACTIVATIONS
+                and self.out_activation_ in NP_ACTIVATIONS)
+
     def _output_function(self):
         """``(forward, device, dtype)``: the trained network as a differentiable torch
         function from input rows (a ``dtype`` tensor on ``device``) to its output
@@ -617,9 +634,32 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
     def _forward(self, X):
         """Output-layer activations (probabilities or predictions) as numpy, in the
         dtype of ``X`` and the weights (numpy's promotion rule, as sklearn)."""
-        out, x_dtype = self._raw(X, link=True)  # checks that the model is fitted first
+        X = self._validated(X)
+        if (getattr(self, "_numpy_predict", False) and not sp.issparse(X)
+                and X.shape[0] <= NUMPY_PREDICT):
+            return self._numpy_forward(X)
+        out, x_dtype = self._raw(X, link=True, validated=True)
         out = out.cpu().numpy()
         return out.astype(np.result_type(x_dtype, out.dtype), copy=False)
+
+    def _numpy_forward(self, X):
+        """A few validated rows through ``coefs_`` / ``intercepts_`` with numpy and sklearn's own
+        activation functions: for a plain CPU network the same arithmetic as the torch
+        module (the arrays are its parameters), without torch's per-call overhead
+        (measured: 1 row 0.18 ms through torch against sklearn's 0.12 ms)."""
+        self._synced_module()
+        a = X.astype(self.coefs_[0].dtype, copy=False)
+        last = len(self.coefs_) - 1
+        activation = self.net_.module_.spec.activation  # the trained one
+        for i, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_)):
+            a = a @ coef + intercept
+            if i < last:
+                NP_ACTIVATIONS[_NP_NAME.get(activation, activation)](a)
+        temperature = getattr(self, "temperature_", 1.0)
+        if temperature != 1.0:
+            a /= temperature
+        NP_ACTIVATIONS[self.out_activation_](a)
+        return a.astype(np.result_type(X.dtype, a.dtype), copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
