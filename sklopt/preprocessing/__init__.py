@@ -1,4 +1,4 @@
-"""Data preprocessing: MinMax scaling and tabular augmentation."""
+"""Data preprocessing: MinMax scaling, tabular augmentation and transfer sets."""
 
 from ._augment import (
     AUGMENTERS,
@@ -11,6 +11,7 @@ from ._augment import (
     SwapNoise,
 )
 from ._data import MinMaxScaler
+from ._munge import Munge
 
 __all__ = [
     "AUGMENTERS",
@@ -21,5 +22,6 @@ __all__ = [
     "MinMaxScaler",
     "MinorityInterpolation",
     "Mixup",
+    "Munge",
     "SwapNoise",
 ]
