@@ -1,27 +1,47 @@
-"""Knowledge distillation: the loss, the teacher's targets, and the meta-estimators."""
+"""Knowledge distillation: the loss, the teacher's targets, the held-out rows, the
+transfer set, calibration, the fast predict path, and the meta-estimators."""
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.base import clone
+from scipy.special import expit
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_iris, make_classification, make_regression
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    StackingClassifier,
+)
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_val_predict
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from sklopt.distillation import DistilledClassifier, DistilledRegressor
+from sklopt.distillation import (
+    DistilledClassifier,
+    DistilledRegressor,
+    TeacherNotBetterWarning,
+)
+from sklopt.distillation import _fast
+from sklopt.distillation._loss import DISTILL_LOSSES, distillation_loss
+from sklopt.io import load, save
 from sklopt.neural_network import MLPClassifier, MLPRegressor
-from sklopt.distillation._loss import DISTILL_LOSSES
 from sklopt.neural_network._levers import OUTPUTS
 from sklopt.preprocessing import GaussianNoise, Mixup, SwapNoise
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::sklopt.distillation.TeacherNotBetterWarning"),
+]
 
 
 def _student(**kw):
@@ -36,20 +56,44 @@ def iris():
     return StandardScaler().fit_transform(X), y
 
 
+@pytest.fixture(scope="module")
+def binary():
+    X, y = make_classification(400, 6, n_informative=4, flip_y=0.05, random_state=0)
+    return X, y
+
+
+class _Spy:
+    """Records the calls of an MLP method (and still makes them)."""
+
+    def __init__(self, monkeypatch, cls, name):
+        self.calls = []
+        original = getattr(cls, name)
+
+        def spy(est, *args, **kwargs):
+            self.calls.append((est, args, kwargs))
+            return original(est, *args, **kwargs)
+
+        monkeypatch.setattr(cls, name, spy)
+
+
 # ----------------------------------------------------------------------------- the loss
-def test_distill_loss_reduces_to_cross_entropy_at_soft_weight_zero():
+def _target(soft, w, hard):
+    return torch.cat([soft, w[:, None], hard], dim=1)
+
+
+def test_distill_loss_is_cross_entropy_at_soft_weight_zero():
     g = torch.Generator().manual_seed(0)
     z = torch.randn(8, 3, generator=g)
     y = torch.randint(3, (8,), generator=g)
     soft = torch.softmax(torch.randn(8, 3, generator=g), dim=1)
-    target = torch.cat([soft, y[:, None].float()], dim=1)
-    kd = DISTILL_LOSSES["softmax"](z, target, None, 4.0, 0.0)
-    assert torch.equal(kd, OUTPUTS["softmax"].loss(z, y))
+    kd = DISTILL_LOSSES["softmax"](z, _target(soft, torch.zeros(8), y[:, None].float()),
+                                   None, 4.0)
+    torch.testing.assert_close(kd, OUTPUTS["softmax"].loss(z, y))
     # Binary (one logistic output) too.
     zb, yb, pb = torch.randn(8, 1, generator=g), torch.rand(8, 1, generator=g).round(), \
         torch.rand(8, 1, generator=g)
-    kd = DISTILL_LOSSES["logistic"](zb, torch.cat([pb, yb], dim=1), None, 2.0, 0.0)
-    assert torch.equal(kd, OUTPUTS["logistic"].loss(zb, yb))
+    kd = DISTILL_LOSSES["logistic"](zb, _target(pb, torch.zeros(8), yb), None, 2.0)
+    torch.testing.assert_close(kd, OUTPUTS["logistic"].loss(zb, yb))
 
 
 @pytest.mark.parametrize("temperature", [1.0, 3.0])
@@ -57,26 +101,152 @@ def test_distill_loss_soft_term_is_t2_kl_and_zero_at_the_teacher(temperature):
     g = torch.Generator().manual_seed(1)
     z_teacher = torch.randn(6, 4, generator=g)
     soft = torch.softmax(z_teacher / temperature, dim=1)
-    target = torch.cat([soft, torch.zeros(6, 1)], dim=1)
+    target = _target(soft, torch.ones(6), torch.zeros(6, 1))
     # A student with the teacher's logits has zero soft loss.
-    at_teacher = DISTILL_LOSSES["softmax"](z_teacher, target, None, temperature, 1.0)
+    at_teacher = DISTILL_LOSSES["softmax"](z_teacher, target, None, temperature)
     assert float(at_teacher) == pytest.approx(0.0, abs=1e-6)
     z = torch.randn(6, 4, generator=g)
     expected = temperature**2 * torch.nn.functional.kl_div(
         torch.log_softmax(z / temperature, dim=1), soft, reduction="batchmean")
-    got = DISTILL_LOSSES["softmax"](z, target, None, temperature, 1.0)
+    got = DISTILL_LOSSES["softmax"](z, target, None, temperature)
     assert float(got) == pytest.approx(float(expected), rel=1e-5)
 
 
+def test_distill_loss_weighs_each_row_by_its_own_soft_weight():
+    # Rows with w = 1 (transfer rows) count their soft term only, rows with w = 0 their
+    # label only, and the mean is weighted by sample_weight.
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(6, 3, generator=g)
+    soft = torch.softmax(torch.randn(6, 3, generator=g), dim=1)
+    y = torch.randint(3, (6, 1), generator=g).float()
+    w = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.5, 0.5])
+    sw = torch.tensor([1.0, 2.0, 1.0, 3.0, 1.0, 1.0])
+    got = DISTILL_LOSSES["softmax"](z, _target(soft, w, y), sw, 2.0)
+    per_row = []
+    for i in range(6):
+        kl = DISTILL_LOSSES["softmax"](z[i:i + 1], _target(soft[i:i + 1], torch.ones(1),
+                                                           y[i:i + 1]), None, 2.0)
+        ce = OUTPUTS["softmax"].loss(z[i:i + 1], y[i:i + 1, 0].long())
+        per_row.append(w[i] * kl + (1 - w[i]) * ce)
+    expected = (torch.stack(per_row) * sw).sum() / sw.sum()
+    torch.testing.assert_close(got, expected)
+
+
+# ----------------------------------------------------------------------------- defaults
 def test_soft_weight_zero_trains_exactly_the_plain_student(iris):
     X, y = iris
     plain = _student().fit(X, y)
     distilled = DistilledClassifier(LogisticRegression(), _student(), soft_weight=0.0,
-                                    temperature=5.0).fit(X, y)
+                                    temperature=5.0, validation_fraction=None).fit(X, y)
     for a, b in zip(plain.coefs_, distilled.student_.coefs_):
         np.testing.assert_array_equal(a, b)
+    assert distilled.transfer_size_ == 0  # the teacher's rows would teach it
 
 
+def test_soft_weight_zero_with_held_out_rows_equals_the_student_alone(binary):
+    X, y = binary
+    kd = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
+                             soft_weight=0.0, calibrate=False, random_state=0).fit(X, y)
+    # The student alone is trained on the same rows, with the same seed and stopping.
+    assert kd.student_score_ == kd.scratch_score_
+    assert kd.transfer_size_ == 0
+
+
+def test_defaults_use_out_of_fold_targets_a_transfer_set_and_held_out_rows(
+        binary, monkeypatch):
+    X, y = binary
+    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    kd = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
+                             random_state=0).fit(X, y)
+    (_, (X_fit, _, _, extra), kwargs), alone = spy.calls[0], spy.calls[1]
+    n_val = int(0.1 * len(X))
+    n_train = len(X) - n_val
+    assert kd.transfer_size_ == 8 * n_train  # n_transfer=8 MUNGE rows per row
+    assert len(X_fit) == n_train + kd.transfer_size_
+    X_val = kwargs["validation"][0]
+    assert len(X_val) == n_val and kwargs["stop_on"] == "loss"
+    # The student alone trains on the real rows only, with the same held-out rows.
+    assert len(alone[1][0]) == n_train
+    np.testing.assert_array_equal(alone[2]["validation"][0], X_val)
+    assert np.isfinite([kd.teacher_score_, kd.student_score_, kd.scratch_score_]).all()
+    # Real rows blend soft and hard targets (w = soft_weight), transfer rows are soft.
+    np.testing.assert_array_equal(extra[:n_train, -1], 0.5)
+    np.testing.assert_array_equal(extra[n_train:, -1], 1.0)
+
+
+class _Marked(BaseEstimator):
+    """A transfer set whose rows are recognisable: every value + 1000."""
+
+    def __init__(self, n_copies=1, random_state=None):
+        self.n_copies = n_copies
+        self.random_state = random_state
+
+    def fit_resample(self, X, y):
+        X = np.asarray(X)
+        return np.vstack([X] + [X + 1000.0] * self.n_copies), np.tile(y, self.n_copies + 1)
+
+
+@pytest.mark.parametrize("transfer", [_Marked(), "munge"])
+def test_synthetic_rows_never_reach_validation_or_scoring(binary, monkeypatch, transfer):
+    X, y = binary
+    real = {row.tobytes() for row in X}
+    fits = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    probas = _Spy(monkeypatch, MLPClassifier, "predict_proba")
+    kd = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
+                             transfer=transfer, n_transfer=2, random_state=0).fit(X, y)
+    assert kd.transfer_size_ > 0
+    X_fit = fits.calls[0][1][0]
+    X_val = fits.calls[0][2]["validation"][0]
+    train_rows = {row.tobytes() for row in X_fit}
+    # Held-out rows are real rows the student never trains on.
+    assert all(row.tobytes() in real for row in X_val)
+    assert not any(row.tobytes() in train_rows for row in X_val)
+    # Every prediction made during fit (calibration, scores, fidelity) is of real rows.
+    assert probas.calls
+    for _, args, _ in probas.calls:
+        assert all(row.tobytes() in real for row in np.asarray(args[0]))
+    if isinstance(transfer, _Marked):
+        assert (np.asarray(X_fit)[len(X) - len(X_val):] > 500).all()
+
+
+def test_early_stopping_monitors_the_distillation_loss_and_keeps_the_best_epoch(
+        binary, monkeypatch):
+    X, y = binary
+    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    kd = DistilledClassifier(LogisticRegression(),
+                             _student(early_stopping=True, max_iter=200, n_iter_no_change=5),
+                             temperature=2.0, calibrate=False, random_state=0).fit(X, y)
+    student, _, kwargs = spy.calls[0]
+    assert student is kd.student_ and kwargs["stop_on"] == "loss"
+    X_val, y_val, extra_val, sw_val = kwargs["validation"]
+    assert kd.student_.n_iter_ < 200  # it stopped
+    # The distillation loss of the restored weights on the held-out rows is the best
+    # validation loss of the history.
+    p = kd.student_.predict_proba(X_val)[:, 1]
+    raw = torch.from_numpy(np.log(p) - np.log1p(-p))[:, None]
+    target = torch.from_numpy(np.hstack([extra_val, y_val[:, None]]))
+    loss = distillation_loss(2.0)("logistic")(raw, target, None)
+    assert float(loss) == pytest.approx(kd.student_.history_["valid_loss"].min(), rel=1e-6)
+    # The held-out soft targets are the teacher's, blended with weight soft_weight.
+    np.testing.assert_array_equal(extra_val[:, -1], kd.soft_weight)
+
+
+def test_no_held_out_rows_on_tiny_data_and_folds_capped_by_class_counts():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3))
+    y = np.r_[np.zeros(37), np.ones(3)].astype(int)
+    kd = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
+                             random_state=0)
+    assert kd._folds(y, 5, 0).get_n_splits() == 3
+    assert kd._folds(np.r_[np.zeros(10), 1], 5, 0) is None  # a class of one row
+    kd.fit(X, y)
+    assert np.isnan(kd.teacher_score_) and np.isnan(kd.student_score_)
+    assert kd.calibration_temperature_ == 1.0
+    assert not kd.student_.early_stopping  # nothing held out to stop on
+    assert kd.transfer_size_ == 8 * 40
+
+
+# ----------------------------------------------------------------------------- teacher
 def test_soft_weight_one_learns_the_teacher_probabilities():
     # A "perfect" teacher: the labels are drawn from its own probabilities, so the
     # hard labels are noisy and only the soft targets carry the function.
@@ -87,8 +257,8 @@ def test_soft_weight_one_learns_the_teacher_probabilities():
     teacher.intercept_[:] = 0.0
     y = (rng.uniform(size=600) < teacher.predict_proba(X)[:, 1]).astype(int)
     student = _student(hidden_layer_sizes=(8,), max_iter=300)
-    kd = DistilledClassifier(teacher, student, fit_teacher=False, temperature=1.0,
-                             soft_weight=1.0).fit(X, y)
+    kd = DistilledClassifier(teacher, student, fit_teacher=False, cv=None,
+                             transfer=None, soft_weight=1.0, calibrate=False).fit(X, y)
     gap = np.abs(kd.predict_proba(X) - teacher.predict_proba(X)).mean()
     assert gap < 0.03
     # The labels alone teach the function less well.
@@ -97,23 +267,17 @@ def test_soft_weight_one_learns_the_teacher_probabilities():
     assert gap < plain_gap
 
 
-# ----------------------------------------------------------------------------- teacher
-def test_out_of_fold_targets_differ_from_in_fold():
-    X, y = make_classification(200, 5, flip_y=0.2, random_state=0)
+def test_out_of_fold_targets_differ_from_in_fold(monkeypatch):
+    X, y = make_classification(300, 5, flip_y=0.2, random_state=0)
+    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
     teacher = KNeighborsClassifier(n_neighbors=1)
-    kd = DistilledClassifier(teacher, _student(), cv=5)
-    kd.classes_ = np.unique(y)
-    in_fold = kd._teacher_output(clone(teacher).fit(X, y), X)
-    oof = kd._teacher_output_oof(clone(teacher), X, y, None)
+    common = dict(soft_weight=1.0, transfer=None, validation_fraction=None)
+    DistilledClassifier(teacher, _student(), cv=None, **common).fit(X, y)
+    DistilledClassifier(teacher, _student(), **common).fit(X, y)  # cv=5
+    in_fold, oof = spy.calls[0][1][3][:, 0], spy.calls[1][1][3][:, 0]
     # 1-NN hands every training label back in fold; out of fold it does not.
-    np.testing.assert_array_equal(np.argmax(in_fold, axis=1), y)
-    assert np.mean(np.argmax(oof, axis=1) != y) > 0.1
-    expected = cross_val_predict(teacher, X, y, cv=5, method="predict_proba")
-    np.testing.assert_array_equal(np.exp(oof), expected)
-    # And the students differ.
-    a = DistilledClassifier(teacher, _student(), soft_weight=1.0).fit(X, y)
-    b = DistilledClassifier(teacher, _student(), soft_weight=1.0, cv=5).fit(X, y)
-    assert not np.allclose(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(in_fold, y)
+    assert np.mean(np.round(oof) != y) > 0.1
 
 
 class _NoRefit(LogisticRegression):
@@ -131,7 +295,8 @@ def test_prefit_teacher_is_not_refitted(iris):
     assert kd.teacher_ is teacher
     np.testing.assert_array_equal(teacher.coef_, coef)
     # A frozen teacher survives clone() in a grid search and is not refitted either.
-    grid = GridSearchCV(DistilledClassifier(FrozenEstimator(teacher), _student()),
+    grid = GridSearchCV(DistilledClassifier(FrozenEstimator(teacher), _student(),
+                                            transfer=None),
                         {"temperature": [1.0, 4.0]}, cv=2).fit(X, y)
     assert grid.best_estimator_.teacher_.estimator is teacher
 
@@ -143,6 +308,67 @@ def test_teacher_is_cloned_and_fitted_by_default(iris):
     assert not hasattr(teacher, "coef_")
     assert kd.teacher_ is not teacher and hasattr(kd.teacher_, "coef_")
     assert 0.9 <= kd.fidelity_ <= 1.0
+
+
+def test_a_list_of_teachers_is_averaged(binary, monkeypatch):
+    X, y = binary
+    members = [LogisticRegression(C=0.1), RandomForestClassifier(20, random_state=0)]
+    fitted = [clone(m).fit(X, y) for m in members]
+    mean = np.mean([m.predict_proba(X) for m in fitted], axis=0)
+    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    kd = DistilledClassifier(members, _student(), cv=None, transfer=None,
+                             validation_fraction=None, soft_weight=1.0).fit(X, y)
+    np.testing.assert_allclose(kd.teacher_.predict_proba(X), mean)
+    # The student's soft targets are the averaged probabilities.
+    np.testing.assert_allclose(spy.calls[0][1][3][:, 0], mean[:, 1])
+    # Fitted teachers are averaged as they are, not refitted.
+    prefit = DistilledClassifier(fitted, _student(), fit_teacher=False, cv=None,
+                                 transfer=None).fit(X, y)
+    assert [e.estimator for e in prefit.teacher_.estimators_] == fitted
+    np.testing.assert_allclose(prefit.teacher_.predict_proba(X), mean)
+    # Out of fold, every teacher is refitted per fold and averaged.
+    oof = DistilledClassifier(members, _student(), transfer=None, random_state=0)
+    oof.fit(X, y)
+    assert np.isfinite(oof.teacher_score_)
+    with pytest.raises(TypeError, match="no predict_proba"):
+        DistilledClassifier([LogisticRegression(), SVC()], _student()).fit(X, y)
+    with pytest.raises(ValueError, match="empty"):
+        DistilledClassifier([], _student()).fit(X, y)
+
+
+def test_tree_ensembles_and_a_stacking_teacher(binary):
+    X, y = binary
+    stack = StackingClassifier([("rf", RandomForestClassifier(20, random_state=0)),
+                                ("lr", LogisticRegression())], cv=3)
+    for teacher in (HistGradientBoostingClassifier(max_iter=30), stack):
+        kd = DistilledClassifier(teacher, _student(), n_transfer=1,
+                                 random_state=0).fit(X, y)
+        assert kd.score(X, y) > 0.8
+
+
+def test_a_teacher_no_better_than_the_student_alone_is_reported(binary):
+    X, y = binary
+    with pytest.warns(TeacherNotBetterWarning, match="not better"):
+        kd = DistilledClassifier(DummyClassifier(strategy="prior"), _student(),
+                                 n_transfer=1, random_state=0).fit(X, y)
+    assert kd.teacher_score_ <= kd.scratch_score_
+
+
+def test_a_teacher_better_than_the_student_alone_is_not_reported():
+    # The teacher is the true model the noisy labels are drawn from; the student alone
+    # only sees 600 of those labels.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 4))
+    w = np.array([2.0, -1.5, 1.0, 0.5])
+    teacher = LogisticRegression().fit(X, (X @ w > 0).astype(int))
+    teacher.coef_[:] = w
+    teacher.intercept_[:] = 0.0
+    y = (rng.uniform(size=600) < teacher.predict_proba(X)[:, 1]).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TeacherNotBetterWarning)
+        kd = DistilledClassifier(teacher, _student(max_iter=200), fit_teacher=False,
+                                 cv=None, n_transfer=1, random_state=0).fit(X, y)
+    assert kd.teacher_score_ > kd.scratch_score_
 
 
 @pytest.mark.parametrize(
@@ -179,6 +405,97 @@ def test_multilabel_target_is_refused():
         DistilledClassifier(LogisticRegression(), _student()).fit(X, Y)
 
 
+# ----------------------------------------------------------------------------- calibration
+def test_calibration_lowers_held_out_log_loss_of_an_over_confident_student():
+    # Noisy labels, a large student trained long without early stopping on the labels
+    # (soft_weight=0): over-confident. Temperature scaling on the held-out rows must
+    # lower the log loss on new data.
+    X, y = make_classification(3000, 10, n_informative=5, flip_y=0.3, random_state=0)
+    X_train, y_train, X_test, y_test = X[:1000], y[:1000], X[1000:], y[1000:]
+    common = dict(soft_weight=0.0, random_state=0)
+    student = _student(hidden_layer_sizes=(128,), max_iter=300)
+    raw = DistilledClassifier(LogisticRegression(), student, calibrate=False,
+                              **common).fit(X_train, y_train)
+    cal = DistilledClassifier(LogisticRegression(), student, **common).fit(X_train, y_train)
+    assert cal.calibration_temperature_ > 1.5  # it was over-confident
+    assert (log_loss(y_test, cal.predict_proba(X_test))
+            < log_loss(y_test, raw.predict_proba(X_test)) - 0.05)
+    # The temperature is folded into the student: it is calibrated by itself, and the
+    # predicted classes do not change.
+    np.testing.assert_allclose(cal.student_.predict_proba(X_test), cal.predict_proba(X_test))
+    np.testing.assert_array_equal(cal.predict(X_test), raw.predict(X_test))
+    # On the held-out rows the calibrated student is no worse than before.
+    assert cal.student_score_ >= raw.student_score_
+    # Binary: the student's one logit is divided by T (its output layer is).
+    T = cal.calibration_temperature_
+    np.testing.assert_allclose(cal.student_.coefs_[-1], raw.student_.coefs_[-1] / T)
+    np.testing.assert_allclose(cal.student_.intercepts_[-1], raw.student_.intercepts_[-1] / T)
+    hidden = np.maximum(X_test[:5] @ cal.student_.coefs_[0] + cal.student_.intercepts_[0], 0)
+    np.testing.assert_allclose(
+        cal.predict_proba(X_test[:5])[:, 1],
+        expit(hidden @ cal.student_.coefs_[1] + cal.student_.intercepts_[1]).ravel())
+    # A student early stopped on the held-out rows is left as it is.
+    stopped = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
+                                  random_state=0).fit(X_train, y_train)
+    assert stopped.calibration_temperature_ == 1.0
+
+
+# ----------------------------------------------------------------------------- speed
+@pytest.mark.parametrize("kw", [{}, {"activation": "tanh", "hidden_layer_sizes": (8, 4)},
+                                {"activation": "logistic"}, {"activation": "leaky_relu"}])
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_fast_path_matches_the_student(iris, kw, task):
+    X, y = iris
+    if task == "binary":
+        y = (y > 0).astype(int)
+    kd = DistilledClassifier(LogisticRegression(), _student(**kw), cv=None,
+                             n_transfer=1).fit(X, y)
+    for rows in (X[:1], X[:7], X[:_fast.FAST_ROWS], X.astype(np.float32)[:3]):
+        assert kd._fast_output(rows) is not None
+        np.testing.assert_allclose(kd.predict_proba(rows),
+                                   kd.student_.predict_proba(rows), rtol=1e-6, atol=1e-12)
+        np.testing.assert_array_equal(kd.predict(rows), kd.student_.predict(rows))
+    # Other input takes the student's own path.
+    for rows in (X[:_fast.FAST_ROWS + 1], X[:2].tolist(), np.c_[X[:2], X[:2]]):
+        assert kd._fast_output(rows) is None
+    with pytest.raises(ValueError, match="features"):
+        kd.predict(X[:2, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        kd.predict(np.full((1, 4), np.nan))
+
+
+def test_fast_path_of_a_float32_student_and_of_the_regressor():
+    X, y = make_regression(300, 4, noise=5, random_state=0)
+    kd = DistilledRegressor(LinearRegression(),
+                            MLPRegressor(hidden_layer_sizes=(8,), max_iter=50, device="cpu",
+                                         random_state=0),
+                            cv=None, n_transfer=1).fit(X.astype(np.float32), y / 100)
+    assert kd.student_.coefs_[0].dtype == np.float32
+    assert kd._fast_output(X[:2]) is not None
+    np.testing.assert_allclose(kd.predict(X[:2]), kd.student_.predict(X[:2]), rtol=1e-6,
+                               atol=1e-6)
+    assert kd.predict(X[:2]).dtype == kd.student_.predict(X[:2]).dtype
+    # Batch norm has no numpy twin here: the student's own path.
+    bn = DistilledRegressor(LinearRegression(), MLPRegressor(hidden_layer_sizes=(8,), batch_norm=True,
+                                                             max_iter=5, device="cpu"),
+                            cv=None, transfer=None).fit(X, y)
+    assert not _fast.supports(bn.student_)
+    np.testing.assert_array_equal(bn.predict(X[:2]), bn.student_.predict(X[:2]))
+
+
+def test_the_saved_student_is_the_student_alone(binary, tmp_path):
+    X, y = binary
+    kd = DistilledClassifier(HistGradientBoostingClassifier(max_iter=20), _student(),
+                             n_transfer=1, random_state=0).fit(X, y)
+    save(kd.student_, tmp_path / "student.safetensors")
+    loaded = load(tmp_path / "student.safetensors")
+    assert type(loaded) is MLPClassifier
+    # Calibrated by itself: the same probabilities as the distiller.
+    np.testing.assert_array_equal(loaded.predict_proba(X), kd.predict_proba(X))
+    blob = (tmp_path / "student.safetensors").read_bytes()
+    assert b"HistGradientBoosting" not in blob and b"teacher" not in blob
+
+
 # ----------------------------------------------------------------------------- use
 def test_binary_target_with_a_forest_teacher():
     X, y = make_classification(300, 8, random_state=0)
@@ -197,18 +514,26 @@ def test_transfer_set_adds_teacher_labelled_rows(iris):
                              transfer=SwapNoise(0.2), n_transfer=2,
                              random_state=0).fit(X, y)
     student = kd.student_
-    assert student.t_ == student.n_iter_ * 3 * len(X)
+    assert student.t_ == student.n_iter_ * 3 * len(X)  # iris: nothing held out
     # With a label-mixing augmenter in the student, the one-hot layout is used.
     mixed = DistilledClassifier(LogisticRegression(), _student(augment=Mixup()),
                                 random_state=0).fit(X, y)
     assert mixed.score(X, y) > 0.8
 
 
-def test_transfer_keeps_dataframe_feature_names(iris, recwarn):
+def test_transfer_set_is_capped(iris):
+    X, y = iris
+    kd = DistilledClassifier(LogisticRegression(), _student(max_iter=2),
+                             max_transfer=100, random_state=0).fit(X, y)
+    assert kd.transfer_size_ == 100
+
+
+@pytest.mark.parametrize("transfer", [GaussianNoise(0.1), "munge"])
+def test_transfer_keeps_dataframe_feature_names(iris, recwarn, transfer):
     X, y = iris
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
-    kd = DistilledClassifier(LogisticRegression(), _student(),
-                             transfer=GaussianNoise(0.1), random_state=0).fit(df, y)
+    kd = DistilledClassifier(LogisticRegression(), _student(), transfer=transfer,
+                             random_state=0).fit(df, y)
     kd.predict(df)
     assert list(kd.feature_names_in_) == ["a", "b", "c", "d"]
     assert not [w for w in recwarn if "feature names" in str(w.message)]
@@ -216,20 +541,22 @@ def test_transfer_keeps_dataframe_feature_names(iris, recwarn):
         kd.predict(X[:, :3])
 
 
-def test_random_state_makes_the_fit_repeatable(iris):
-    X, y = iris
+def test_random_state_makes_the_fit_repeatable(binary):
+    X, y = binary
     kw = dict(transfer=SwapNoise(0.2), random_state=3)
-    student = _student(random_state=None)
+    student = _student(random_state=None, early_stopping=True)
     a = DistilledClassifier(RandomForestClassifier(n_estimators=10), student, **kw)
     b = clone(a)
     np.testing.assert_array_equal(a.fit(X, y).predict_proba(X),
                                   b.fit(X, y).predict_proba(X))
+    assert a.teacher_score_ == b.teacher_score_
 
 
 def test_pipeline_and_grid_search(iris):
     X, y = iris
     kd = DistilledClassifier(LogisticRegression(), make_pipeline(StandardScaler(),
-                                                                 _student()))
+                                                                 _student()),
+                             n_transfer=1)
     pipe = make_pipeline(StandardScaler(), kd)
     grid = GridSearchCV(pipe, {
         "distilledclassifier__temperature": [1.0, 4.0],
@@ -240,29 +567,57 @@ def test_pipeline_and_grid_search(iris):
     assert grid.score(X, y) > 0.8
 
 
+def test_pipeline_student_is_calibrated_and_stopped_on_held_out_rows(binary):
+    X, y = binary
+    kd = DistilledClassifier(
+        LogisticRegression(), make_pipeline(StandardScaler(), _student(early_stopping=True)),
+        n_transfer=1, random_state=0).fit(X * 10, y)
+    assert "valid_loss" in kd.student_[-1].history_
+    assert np.isfinite(kd.student_score_)
+    np.testing.assert_allclose(kd.predict_proba(X[:3] * 10),
+                               kd.student_.predict_proba(X[:3] * 10))
+
+
 # ----------------------------------------------------------------------------- regressor
-def _reg_student():
-    return MLPRegressor(hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01, random_state=0,
-                        device="cpu")
+def _reg_student(**kw):
+    return MLPRegressor(**{"hidden_layer_sizes": (16,), "max_iter": 100,
+                           "learning_rate_init": 0.01, "random_state": 0, "device": "cpu",
+                           **kw})
 
 
 def test_regressor_student_fits_the_blend():
     X, y = make_regression(200, 4, noise=10, random_state=0)
     y = y / 100
     teacher = LinearRegression().fit(X, y)
+    plain = dict(fit_teacher=False, cv=None, transfer=None, validation_fraction=None)
     for w in (0.0, 1.0, 0.4):
-        kd = DistilledRegressor(teacher, _reg_student(), soft_weight=w,
-                                fit_teacher=False).fit(X, y)
+        kd = DistilledRegressor(teacher, _reg_student(), soft_weight=w, **plain).fit(X, y)
         target = w * teacher.predict(X) + (1 - w) * y
         direct = _reg_student().fit(X, target)
         np.testing.assert_allclose(kd.predict(X), direct.predict(X), rtol=1e-6)
     assert kd.fidelity_ > 0.9
 
 
-def test_regressor_out_of_fold_and_transfer():
-    X, y = make_regression(150, 4, noise=10, random_state=0)
-    kd = DistilledRegressor(RandomForestRegressor(n_estimators=10), _reg_student(), cv=3,
-                            transfer=GaussianNoise(0.1), random_state=0).fit(X, y / 100)
-    assert kd.student_.t_ == kd.student_.n_iter_ * 2 * len(X)
+def test_regressor_out_of_fold_transfer_and_held_out_rows(monkeypatch):
+    X, y = make_regression(300, 4, noise=10, random_state=0)
+    spy = _Spy(monkeypatch, MLPRegressor, "_fit_with_loss")
+    kd = DistilledRegressor(RandomForestRegressor(n_estimators=10),
+                            _reg_student(early_stopping=True), n_transfer=1,
+                            random_state=0).fit(X, y / 100)
+    _, (X_fit, target, _, _), kwargs = spy.calls[0]
+    assert len(X_fit) == 2 * 270 and kd.transfer_size_ == 270
+    assert kwargs["stop_on"] == "loss" and len(kwargs["validation"][0]) == 30
+    assert np.isfinite([kd.teacher_score_, kd.student_score_, kd.scratch_score_]).all()
     with pytest.raises(TypeError, match="regressor"):
         DistilledRegressor(LogisticRegression(), _reg_student()).fit(X, y > 0)
+
+
+def test_regressor_with_any_student_and_a_list_of_teachers():
+    from sklearn.linear_model import Ridge
+
+    X, y = make_regression(300, 4, noise=10, random_state=0)
+    kd = DistilledRegressor([LinearRegression(), RandomForestRegressor(10, random_state=0)],
+                            Ridge(), n_transfer=1, random_state=0).fit(X, y)
+    mean = np.mean([m.predict(X) for m in kd.teacher_.estimators_], axis=0)
+    np.testing.assert_allclose(kd.teacher_.predict(X), mean)
+    assert kd.score(X, y) > 0.8

@@ -54,10 +54,7 @@ def test_every_preprocessing_estimator_links(cls):
     ids=lambda c: c.__name__,
 )
 def test_network_and_distillation_estimators_link(cls):
-    if not issubclass(cls, DocLinkMixin):
-        pytest.xfail(f"{cls.__name__} does not use sklopt.utils._doc_link.DocLinkMixin "
-                     "yet (its module belongs to the neural_network / distillation "
-                     "rewrite): its diagram links nowhere")
+    assert issubclass(cls, DocLinkMixin)
     module = cls.__module__.split("._")[0]
     assert cls.__new__(cls)._get_doc_link() == API_PAGE.format(
         f"{module}.{cls.__name__}")

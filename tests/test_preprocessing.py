@@ -19,6 +19,7 @@ from sklopt.preprocessing import (
     MinMaxScaler,
     MinorityInterpolation,
     Mixup,
+    Munge,
     SwapNoise,
 )
 
@@ -224,3 +225,102 @@ def test_imblearn_pipeline_with_a_sampler_in_grid_search(data):
     assert grid.best_score_ > 0.8
     # the sampler only acts during fit: predict sees the rows it is given
     assert grid.predict(X[:7]).shape == (7,)
+
+
+# --------------------------------------------------------------------------- MUNGE
+def _table(n=120, seed=0):
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame({
+        "income": rng.lognormal(3, 1, n),
+        "age": rng.randint(18, 70, n),
+        "region": pd.Categorical(rng.choice(["north", "south", "east"], n)),
+        "owner": rng.uniform(size=n) < 0.4,
+        "plan": rng.choice(["basic", "premium"], n),
+        "score": rng.normal(size=n),
+    })
+    frame.loc[::17, "score"] = np.nan
+    return frame, rng.randint(0, 2, n)
+
+
+def test_munge_keeps_column_types_and_ranges():
+    frame, y = _table()
+    X_res, y_res = Munge(n_copies=3, random_state=0).fit_resample(frame, y)
+    assert len(X_res) == 4 * len(frame) and len(y_res) == len(X_res)
+    pd.testing.assert_frame_equal(X_res.iloc[:len(frame)], frame)
+    synthetic = X_res.iloc[len(frame):]
+    assert (synthetic.dtypes == frame.dtypes).all()
+    for col in ("income", "age", "score"):
+        assert synthetic[col].min() >= frame[col].min()
+        assert synthetic[col].max() <= frame[col].max()
+    assert set(synthetic["region"]) <= set(frame["region"])
+    assert set(synthetic["plan"]) <= set(frame["plan"])
+    # Numeric columns are jittered (new values), categorical ones only swapped.
+    assert not synthetic["income"].isin(frame["income"]).all()
+    assert (synthetic["age"] == synthetic["age"].round()).all()  # whole numbers stay whole
+
+
+def test_munge_on_arrays_keeps_indicators_and_one_hot_blocks():
+    rng = np.random.RandomState(0)
+    onehot = np.eye(3)[rng.randint(0, 3, 200)]
+    X = np.c_[rng.normal(size=200), onehot, rng.randint(0, 2, 200), rng.normal(size=200)]
+    X_res, _ = Munge(p=0.9, n_copies=2, random_state=0).fit_resample(X, np.zeros(200))
+    synthetic = X_res[200:]
+    assert np.isin(synthetic[:, 1:5], [0.0, 1.0]).all()
+    np.testing.assert_array_equal(synthetic[:, 1:4].sum(axis=1), 1.0)  # one category
+    assert not np.isin(synthetic[:, 0], X[:, 0]).all()
+    # Explicit categorical columns are swapped, never jittered.
+    X_res, _ = Munge(p=0.9, categorical_features=[0], random_state=0).fit_resample(
+        X, np.zeros(200))
+    assert np.isin(X_res[200:, 0], X[:, 0]).all()
+
+
+def test_munge_moves_towards_the_nearest_neighbour():
+    # Two far-apart pairs: every swapped value comes from the row's own pair.
+    X = np.array([[0.0, 0.0], [0.1, 0.2], [100.0, 100.0], [100.2, 100.1]])
+    X_res, y_res = Munge(p=1.0, s=1e6, n_copies=50, random_state=0).fit_resample(
+        X, np.arange(4))
+    for source in range(4):
+        rows = X_res[4:][y_res[4:] == source]
+        partner = source ^ 1
+        np.testing.assert_allclose(rows, np.tile(X[partner], (len(rows), 1)), atol=1e-3)
+    # p=0: exact copies of their source rows.
+    X_res, y_res = Munge(p=0.0, random_state=0).fit_resample(X, np.arange(4))
+    np.testing.assert_array_equal(X_res[4:], X[y_res[4:]])
+
+
+def test_munge_integer_weights_equal_repeated_rows():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 4))
+    w = rng.randint(0, 4, 30)
+    y = np.arange(30)
+    X_w, y_w, sw = Munge(n_copies=2, random_state=0).fit_resample(X, y, sample_weight=w)
+    X_r, y_r = Munge(n_copies=2, random_state=0).fit_resample(np.repeat(X, w, axis=0),
+                                                              np.repeat(y, w))
+    np.testing.assert_allclose(X_w[30:], X_r[len(y_r) // 3:])
+    np.testing.assert_array_equal(y_w[30:], y_r[len(y_r) // 3:])
+    np.testing.assert_array_equal(sw[30:], 1.0)
+    assert not np.isin(y_w[30:], y[w == 0]).any()  # weight 0 makes no row
+
+
+def test_munge_is_repeatable_and_accepts_sparse_input():
+    import scipy.sparse as sp
+
+    X, y = make_classification(60, 5, random_state=0)
+    a = Munge(random_state=3).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(a, Munge(random_state=3).fit_resample(X, y)[0])
+    assert not np.array_equal(a, Munge(random_state=4).fit_resample(X, y)[0])
+    X_sp, _ = Munge(random_state=3).fit_resample(sp.csr_matrix(X), y)
+    assert sp.issparse(X_sp)
+    np.testing.assert_allclose(X_sp.toarray(), a)
+
+
+def test_munge_errors():
+    frame, y = _table(30)
+    with pytest.raises(ValueError, match="not numeric"):
+        Munge(categorical_features=["region"]).fit_resample(frame, y)
+    with pytest.raises(ValueError, match="unknown columns"):
+        Munge(categorical_features=["nope"]).fit_resample(frame, y)
+    with pytest.raises(ValueError, match="out of range"):
+        Munge(categorical_features=[7]).fit_resample(np.zeros((5, 2)), np.zeros(5))
+    with pytest.raises(ValueError, match="p"):
+        Munge(p=2.0).fit_resample(np.zeros((5, 2)), np.zeros(5))

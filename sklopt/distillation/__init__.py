@@ -1,5 +1,5 @@
 """Knowledge distillation: a large teacher's knowledge in a small, fast MLP student."""
 
-from ._distilled import DistilledClassifier, DistilledRegressor
+from ._distilled import DistilledClassifier, DistilledRegressor, TeacherNotBetterWarning
 
-__all__ = ["DistilledClassifier", "DistilledRegressor"]
+__all__ = ["DistilledClassifier", "DistilledRegressor", "TeacherNotBetterWarning"]

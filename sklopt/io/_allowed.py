@@ -23,6 +23,7 @@ ALLOWED_CLASSES = frozenset({
     "sklopt.preprocessing.FeatureMask",
     "sklopt.preprocessing.Mixup",
     "sklopt.preprocessing.CutMix",
+    "sklopt.preprocessing.Munge",
     # scikit-learn: composition
     "sklearn.pipeline.Pipeline",
     "sklearn.pipeline.FeatureUnion",

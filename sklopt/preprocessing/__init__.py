@@ -1,4 +1,5 @@
-"""Data preprocessing: scaling, table preprocessing and tabular augmentation."""
+"""Data preprocessing: scaling, table preprocessing, tabular augmentation and transfer
+sets."""
 
 from ._augment import (
     AUGMENTERS,
@@ -11,6 +12,7 @@ from ._augment import (
     SwapNoise,
 )
 from ._data import MinMaxScaler
+from ._munge import Munge
 from ._tabular import SmoothClipScaler, TabularPreprocessor
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "MinMaxScaler",
     "MinorityInterpolation",
     "Mixup",
+    "Munge",
     "SmoothClipScaler",
     "SwapNoise",
     "TabularPreprocessor",
