@@ -75,7 +75,7 @@ for name, model in results.items():
 # trained.
 fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
 points = {name: (ms, acc) for name, acc, ms in rows}
-teacher_ms, teacher_acc = points["teacher (HGB, 200 trees)"]
+teacher_ms, teacher_acc = points["teacher (HGB, 100 trees)"]
 ax.scatter(teacher_ms, teacher_acc, marker="s", s=70, color="k")
 for i, width in enumerate((8, 16, 32)):
     scratch = points[f"MLP ({width},) from scratch"]
@@ -85,11 +85,11 @@ for i, width in enumerate((8, 16, 32)):
     ax.annotate("", xy=distilled, xytext=scratch,
                 arrowprops={"arrowstyle": "->", "color": f"C{i}", "lw": 1.2})
 handles = [
-    Line2D([], [], ls="", marker="s", color="k", label="teacher: HGB, 200 trees"),
+    Line2D([], [], ls="", marker="s", color="k", label="teacher: HGB, 100 trees"),
     *[Line2D([], [], ls="", marker="o", color=f"C{i}", label=f"student MLP ({w},)")
       for i, w in enumerate((8, 16, 32))],
     Line2D([], [], ls="", marker="x", color="0.3", label="trained from scratch"),
-    Line2D([], [], ls="", marker="o", color="0.3", label="distilled (T=3, w=0.7)"),
+    Line2D([], [], ls="", marker="o", color="0.3", label="distilled (defaults)"),
 ]
 ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1),
           borderaxespad=0)

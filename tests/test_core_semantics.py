@@ -258,6 +258,7 @@ def test_distiller_sample_weight_reaches_a_pipeline_teacher_and_student(routing)
         return DistilledClassifier(
             make_pipeline(StandardScaler(), LogisticRegression()),
             make_pipeline(StandardScaler(), mlp(max_iter=5)), cv=None, transfer=None,
+            validation_fraction=None,
             random_state=0).fit(X, labels, sample_weight=w).predict_proba(X)
 
     np.testing.assert_allclose(student(y), student(flipped), rtol=1e-7)

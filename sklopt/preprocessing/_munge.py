@@ -27,13 +27,15 @@ from sklearn.utils.validation import (
     check_consistent_length,
 )
 
+from ..utils._doc_link import DocLinkMixin
+
 
 def _is_numeric(series):
     return (pd.api.types.is_numeric_dtype(series.dtype)
             and not pd.api.types.is_bool_dtype(series.dtype))
 
 
-class Munge(BaseEstimator):
+class Munge(DocLinkMixin, BaseEstimator):
     """MUNGE: synthetic rows that mix each row with its nearest neighbour.
 
     The transfer-set generator of model compression (Bucila et al. 2006), used by
