@@ -164,6 +164,23 @@ def _fit_batch(mlp, n_rows):
         mlp.set_params(batch_size=n_rows)
 
 
+def _fit_mlp_student(mlp, prefix, Xt, y, loss, extra, sample_weight, held_out):
+    """Fit the student's MLP (after its pipeline's ``prefix``) through the custom-loss
+    hook. With early stopping it monitors the loss on the held-out real rows
+    ``held_out=(X, y, extra_target, sample_weight)``; without held-out rows it trains
+    without early stopping."""
+    _fit_batch(mlp, _num_samples(Xt))
+    validation = stop_on = None
+    if mlp.early_stopping:
+        if held_out is None:
+            mlp.set_params(early_stopping=False)
+        else:
+            X_val = held_out[0] if prefix is None else prefix.transform(held_out[0])
+            validation, stop_on = (X_val, *held_out[1:]), "loss"
+    mlp._fit_with_loss(Xt, y, loss, extra, sample_weight=sample_weight,
+                       validation=validation, stop_on=stop_on)
+
+
 class _BaseDistilled(DocLinkMixin, MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared fitting of :class:`DistilledClassifier` and :class:`DistilledRegressor`.
 
@@ -842,19 +859,9 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
                                                                 float(soft_weight)))
             loss = distillation_loss(T)
         Xt = prefix.fit_transform(X_all, y_all) if prefix is not None else X_all
-        _fit_batch(mlp, _num_samples(Xt))
-        fit_validation = stop_on = None
-        if mlp.early_stopping:
-            if validation is None:
-                mlp.set_params(early_stopping=False)
-            else:
-                X_val = validation[0]
-                if prefix is not None:
-                    X_val = prefix.transform(X_val)
-                fit_validation = (X_val, validation[1], extra_val, validation[3])
-                stop_on = "loss"
-        mlp._fit_with_loss(Xt, y_all, loss, extra, sample_weight=sw_all,
-                           validation=fit_validation, stop_on=stop_on)
+        held_out = None if validation is None else (
+            validation[0], validation[1], extra_val, validation[3])
+        _fit_mlp_student(mlp, prefix, Xt, y_all, loss, extra, sw_all, held_out)
         return student
 
     def _soft_columns(self, log_proba, row_weight):
@@ -1099,19 +1106,12 @@ class DistilledRegressor(RegressorMixin, _BaseDistilled):
         if mlp is None:
             return student.fit(X_all, target, **_fit_params(sw_all, student))
         Xt = prefix.fit_transform(X_all, target) if prefix is not None else X_all
-        _fit_batch(mlp, _num_samples(Xt))
-        fit_validation = stop_on = None
-        if mlp.early_stopping:
-            if validation is None:
-                mlp.set_params(early_stopping=False)
-            else:
-                X_val, y_val, out_val, sw_val = validation
-                if prefix is not None:
-                    X_val = prefix.transform(X_val)
-                target_val = w * out_val + (1.0 - w) * np.asarray(y_val, dtype=np.float64)
-                fit_validation, stop_on = (X_val, target_val, None, sw_val), "loss"
-        mlp._fit_with_loss(Xt, target, None, None, sample_weight=sw_all,
-                           validation=fit_validation, stop_on=stop_on)
+        held_out = None
+        if validation is not None:
+            X_val, y_val, out_val, sw_val = validation
+            target_val = w * out_val + (1.0 - w) * np.asarray(y_val, dtype=np.float64)
+            held_out = (X_val, target_val, None, sw_val)
+        _fit_mlp_student(mlp, prefix, Xt, target, None, None, sw_all, held_out)
         return student
 
     def _score(self, y, prediction, sample_weight):

@@ -266,14 +266,10 @@ class SkloptNet(NeuralNet):
                              augment=spec.augment)
 
     # ----------------------------------------------------------------- training
-    def penalty_value(self):
-        """The (unscaled) penalty of the current weights, without autograd."""
+    def _penalty(self):
+        """The (unscaled) penalty ``P(W)`` of the current weights, a device scalar."""
         spec = self.spec_
-        if spec.penalty is None:
-            return 0.0
-        with torch.no_grad():
-            return float(PENALTIES[spec.penalty].value(self.module_.weights(),
-                                                      spec.l1_ratio))
+        return PENALTIES[spec.penalty].value(self.module_.weights(), spec.l1_ratio)
 
     def _autocast(self):
         if self.autocast_ is None:
@@ -287,9 +283,7 @@ class SkloptNet(NeuralNet):
             loss = member_loss(self.criterion_, self.forward_(X), y, w)
         loss = loss.float() if loss.dtype in (torch.float16, torch.bfloat16) else loss
         if self.explicit_penalty_:
-            spec = self.spec_
-            loss = loss + spec.alpha / denom * PENALTIES[spec.penalty].value(
-                self.module_.weights(), spec.l1_ratio)
+            loss = loss + self.spec_.alpha / denom * self._penalty()
         return loss
 
     def train_step(self, batch, **fit_params):
@@ -342,11 +336,9 @@ class SkloptNet(NeuralNet):
             # The L2 term ran inside the optimizer, so its value is not in the batch
             # losses: add sum_b n_b / n * alpha * P / denom_b, evaluated with the
             # weights at the end of the epoch.
-            spec = self.spec_
             with torch.no_grad():
-                penalty = PENALTIES[spec.penalty].value(self.module_.weights(),
-                                                        spec.l1_ratio)
-            loss = loss + penalty * (spec.alpha * l2_share / n)
+                penalty = self._penalty()
+            loss = loss + penalty * (self.spec_.alpha * l2_share / n)
         # A device tensor: the stochastic solvers' monitor reads it together with the
         # epoch's parameter statistics, in the epoch's one host sync.
         self.epoch_loss_ = loss.detach()
