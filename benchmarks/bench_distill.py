@@ -51,7 +51,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sklopt.distillation import DistilledClassifier, TeacherNotBetterWarning
-from sklopt.distillation._distilled import DEFAULT_STUDENT  # the distiller's student
+from sklopt.distillation._common import DEFAULT_STUDENT  # the distiller's student
 from sklopt.neural_network import MLPClassifier
 
 TABLES = {  # name: (R package, item, target column)

@@ -106,7 +106,8 @@ def models(classification, seed):
 
         out["CatBoost"] = (lambda: (catboost.CatBoostClassifier if clf else
                                     catboost.CatBoostRegressor)(
-            verbose=0, random_seed=seed, thread_count=-1), False)
+            verbose=0, random_seed=seed, thread_count=-1, allow_writing_files=False),
+            False)
     except ImportError:
         pass
     try:
@@ -123,8 +124,12 @@ def models(classification, seed):
 def _fit_predict(name, make, X_tr, y_tr, X_te, classification):
     est = make()
     fit_kw = {}
-    if name == "HGB":
+    if name in ("HGB", "RealMLP-TD"):  # both read categories from the dtype
         X_tr, X_te = _as_categories(X_tr), _as_categories(X_te)
+    if name == "RealMLP-TD":  # it refuses missing numbers: the training rows' medians
+        numeric = [c for c in X_tr.columns if pd.api.types.is_numeric_dtype(X_tr[c])]
+        medians = X_tr[numeric].median()
+        X_tr, X_te = X_tr.fillna(medians), X_te.fillna(medians)
     if name == "CatBoost":
         cats = [c for c in X_tr.columns if not pd.api.types.is_numeric_dtype(X_tr[c])]
         X_tr, X_te = X_tr.copy(), X_te.copy()

@@ -621,3 +621,29 @@ def test_regressor_with_any_student_and_a_list_of_teachers():
     mean = np.mean([m.predict(X) for m in kd.teacher_.estimators_], axis=0)
     np.testing.assert_allclose(kd.teacher_.predict(X), mean)
     assert kd.score(X, y) > 0.8
+
+
+def test_the_students_preprocessing_is_fitted_on_the_real_rows_only():
+    # A name column is unique per real row, so TabularPreprocessor drops it; the
+    # Munge transfer rows copy names, and a preprocessing fitted on them too would
+    # one-hot encode the names. Fitted on the real rows, the student sees the
+    # teacher's inputs.
+    from sklopt.preprocessing import TabularPreprocessor
+
+    rng = np.random.RandomState(0)
+    n = 200
+    X = pd.DataFrame({"name": [f"row {i}" for i in range(n)],
+                      "a": rng.normal(size=n), "b": rng.choice(["x", "y"], size=n)})
+    y = (X["a"] + (X["b"] == "x") > 0.5).astype(int)
+
+    def pipe(width):
+        return make_pipeline(TabularPreprocessor(), MLPClassifier(
+            (width,), max_iter=20, random_state=0, device="cpu"))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kd = DistilledClassifier(pipe(16), pipe(4), cv=None, n_transfer=2,
+                                 random_state=0).fit(X, y)
+    teacher_inputs = kd.teacher_[-1].coefs_[0].shape[0]
+    assert kd.student_[-1].coefs_[0].shape[0] == teacher_inputs == 3  # a, b: x, y
+    assert kd.student_[0].dropped_columns_ == ["name (unique per row)"]

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklopt.distillation import DistilledClassifier
 from sklopt.inspection import LossCurveDisplay, ParameterStabilityDisplay
 from sklopt.model_selection import StudyResult, StudyStep
+from sklopt.model_selection._evaluation import paired_difference
 from sklopt.model_selection._report import _figures
 from sklopt.neural_network import MLPClassifier, MLPRegressor
 from sklopt.preprocessing import MinMaxScaler
@@ -121,23 +122,32 @@ def test_parameter_stability_display(fitted, n_models):
 def test_the_study_report_figures(fitted):
     nets, distilled = fitted
     plain = list(nets.values())
-    steps = [StudyStep("baseline", "MLP", 0.90, 0.03, 0.0, 1.0, True, None, plain[0]),
-             StudyStep("structure", "(64,)", 0.93, 0.02, 0.03, 1.0, True, None, plain[1]),
-             StudyStep("activation & init", "no change", 0.93, 0.02, 0.03, 1.0, False,
-                       None, plain[1]),
-             StudyStep("optimizer & learning rate", "sgd", 0.94, 0.02, 0.04, 1.0, True,
-                       None, plain[2]),
-             StudyStep("preprocessing & augmentation", "none", 0.94, 0.02, 0.04, 1.0,
-                       False, None, plain[2]),
-             StudyStep("regularization", "alpha", 0.95, 0.01, 0.05, 1.0, True, None,
-                       plain[3]),
-             StudyStep("distillation", "student", 0.89, 0.04, -0.01, 1.0, True, None,
-                       distilled)]
-    figures = _figures(StudyResult("classification", steps, plain[3], distilled,
-                                   "accuracy"))
-    assert set(figures) == {"loss curves", "per-lever gains"}
+    rng = np.random.RandomState(0)
+    base = rng.uniform(0.85, 0.95, 5)
+
+    def step(name, gain, noise, kind="lever", against="running best"):
+        scores = base + gain + rng.normal(0, noise, 5)
+        return StudyStep(name, "setting", scores, paired_difference(scores, base, 0.25),
+                         against, "", 1.0, kind)
+
+    steps = [step("trivial (class prior)", -0.5, 0.01, "reference", "chosen MLP"),
+             step("baseline", 0.0, 0.0, "baseline", "trivial"),
+             step("structure", 0.03, 0.002),
+             step("activation & init", 0.0, 0.02),
+             step("optimizer & learning rate", -0.05, 0.002),
+             step("distillation", -0.01, 0.01, "distillation", "teacher"),
+             step("TabularMLPClassifier", 0.01, 0.01, "reference", "chosen MLP")]
+    figures = _figures(StudyResult("classification", steps, plain[3],
+                                   distilled.student_, "accuracy"))
+    assert set(figures) == {"loss curves", "paired differences"}
     for fig in figures.values():
         _assert_publishable(fig)
+    # Above, within and below the noise get three colours; the student's distillation
+    # loss has its own panel, apart from the log-loss.
+    bars = figures["paired differences"].axes[0].patches
+    assert len({tuple(b.get_facecolor()) for b in bars}) == 3
+    labels = " / ".join(ax.get_ylabel() for ax in figures["loss curves"].axes)
+    assert "log-loss (nats" in labels and "distillation loss (nats" in labels
 
 
 def test_the_checks_catch_overlapping_tick_labels():

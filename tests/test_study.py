@@ -1,4 +1,6 @@
-"""The optimization study and the ``sklopt study`` command."""
+"""The optimization study and the ``sklopt study`` command: honest evaluation (shuffled
+outer folds, references on the same folds, paired keep rule), data sense, the student
+judged against its teacher, the time limit and the report."""
 
 import subprocess
 import sys
@@ -6,11 +8,22 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (GroupKFold, KFold, StratifiedKFold,
+                                     cross_val_score)
+from sklearn.pipeline import Pipeline
 
 from sklopt._cli import main
 from sklopt.io import load
-from sklopt.model_selection import load_csv
+from sklopt.model_selection import load_csv, run_study
+from sklopt.model_selection import _study as study_module
 from sklopt.model_selection._data import DataError, check_target
+from sklopt.model_selection._evaluation import outer_cv, paired_difference
+from sklopt.preprocessing import SwapNoise, TabularPreprocessor
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def _table_rows(text):
@@ -19,61 +32,317 @@ def _table_rows(text):
     return lines[1:]
 
 
-def test_study_runs_end_to_end_and_its_report_agrees(tmp_path, capsys):
+def _row(result, name):
+    return next(s for s in result.steps if s.name == name)
+
+
+# --- the paired comparison -----------------------------------------------------------
+
+def test_paired_difference_finds_a_steady_gain_and_not_noise():
+    rng = np.random.RandomState(0)
+    base = rng.uniform(0.7, 0.9, size=5)
+    steady = paired_difference(base + 0.05 + rng.normal(0, 0.002, 5), base, 0.25)
+    assert steady.above_noise and not steady.below_noise
+    assert steady.low < 0.05 < steady.high
+    noisy = paired_difference(base + rng.normal(0, 0.05, 5), base, 0.25)
+    assert not noisy.above_noise and not noisy.below_noise
+    same = paired_difference(base, base, 0.25)
+    assert same.mean == 0 and not same.above_noise and not same.below_noise
+    # The correction widens the interval: with n_test/n_train = 0 it is the plain
+    # paired t interval, narrower.
+    plain = paired_difference(base + rng.normal(0, 0.05, 5), base, 0.0)
+    assert plain.high - plain.low < noisy.high - noisy.low
+
+
+def test_outer_folds_are_shuffled_stratified_grouped_or_time_ordered():
+    y = np.repeat([0, 1], 50)
+    X = np.zeros((100, 1))
+    folds = list(outer_cv("shuffled", 5, True, 0).split(X, y))
+    for _, test in folds:  # stratified: each test fold holds both classes equally
+        assert np.bincount(y[test]).tolist() == [10, 10]
+    assert any(np.any(np.diff(test) > 1) for _, test in folds)  # shuffled
+    groups = np.arange(100) // 10
+    for train, test in outer_cv("shuffled", 5, False, 0, groups).split(X, y, groups):
+        assert not set(groups[train]) & set(groups[test])
+    for train, test in outer_cv("time", 3, True, 0).split(X, y):
+        assert train.max() < test.min()
+    with pytest.raises(ValueError, match="cannot be combined"):
+        outer_cv("time", 3, True, 0, groups)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_lever_candidate_is_a_valid_setting(task):
+    from sklopt.model_selection import BUDGETS, LEVERS
+    from sklopt.model_selection._plan import _lever_candidates, _pipeline
+
+    base = _pipeline(task)
+    for budget in BUDGETS:
+        for lever, candidates in _lever_candidates(budget, None, task):
+            assert candidates, (budget, lever)
+            for candidate in candidates:
+                model = base.set_params(**candidate)
+                model[0]._validate_params()
+                model[-1]._validate_params()
+    # The table's only classifier-only option is left out of a regression study.
+    n_full = sum(len(t["full"]) for t in LEVERS.values())
+    n_task = sum(len(c) for _, c in _lever_candidates("full", None, task))
+    assert n_full - n_task == (task == "regression")
+
+
+# --- evaluation that cannot flatter ----------------------------------------------------
+
+def test_a_table_sorted_by_its_target_gets_the_shuffled_answer():
+    # Rows sorted by the target: unshuffled folds test on the largest targets after
+    # training on the smallest, which no model can predict. The study's references
+    # run on shuffled folds seeded by random_state: the same numbers as sklearn's
+    # cross_val_score with KFold(shuffle=True).
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})
+    y = pd.Series(X["a"] * 3 + rng.normal(size=150) * 0.3)
+    order = np.argsort(y.to_numpy())
+    X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
+    result = run_study(X, y, task="regression", budget="smoke", levers={},
+                       random_state=3, device="cpu", verbose=False)
+    trivial = _row(result, "trivial (mean)")
+    shuffled = cross_val_score(DummyRegressor(), X, y,
+                               cv=KFold(3, shuffle=True, random_state=3))
+    unshuffled = cross_val_score(DummyRegressor(), X, y, cv=KFold(3))
+    np.testing.assert_allclose(trivial.scores, shuffled)
+    assert unshuffled.mean() < -1 < trivial.mean < 0.05
+
+
+def test_classification_references_run_on_the_same_stratified_folds():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    order = np.argsort(y.to_numpy(), kind="stable")  # sorted by class, as iris is
+    result = run_study(X.iloc[order], y.iloc[order], budget="smoke", levers={},
+                       random_state=1, device="cpu", verbose=False)
+    expected = cross_val_score(
+        Pipeline([("prep", TabularPreprocessor()),
+                  ("model", LogisticRegression(max_iter=1000))]),
+        X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True),
+        cv=StratifiedKFold(3, shuffle=True, random_state=1))
+    np.testing.assert_allclose(_row(result, "logistic regression").scores, expected)
+    trivial = _row(result, "trivial (class prior)")
+    np.testing.assert_allclose(trivial.mean, 1 / 3, atol=0.02)  # not 0: shuffled
+    # References come first (trivial, linear) and last (strong), and each one is
+    # compared with the chosen MLP on the same folds.
+    names = [s.name for s in result.steps]
+    assert names[:2] == ["trivial (class prior)", "logistic regression"]
+    assert names[-2:] == ["hist gradient boosting", "TabularMLPClassifier"]
+    assert all(s.against == "chosen MLP" for s in result.steps if s.kind == "reference")
+
+
+def test_a_lever_with_no_effect_is_not_kept_and_a_real_gain_is():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    levers = {
+        # SwapNoise with p=0 swaps nothing: no effect at all.
+        "no-op augmentation": [{"mlp__augment": SwapNoise(p=0.0)}],
+        # 15 epochs at the baseline's 1e-3 leave the net far from trained; 3e-2 is a
+        # real, large gain.
+        "learning rate": [{"mlp__learning_rate_init": 3e-2}],
+    }
+    result = run_study(X, y, budget="smoke", levers=levers, random_state=0,
+                       device="cpu", verbose=False)
+    noop, lr = _row(result, "no-op augmentation"), _row(result, "learning rate")
+    assert noop.decision.startswith("not kept")
+    assert not noop.paired.above_noise
+    assert lr.decision == "kept", lr
+    assert lr.paired.above_noise
+    assert "learning_rate_init=0.03" in lr.setting
+    assert _study_mlp(result.best_estimator).learning_rate_init == 3e-2
+    assert "learning rate" in result.summary[-2]
+
+
+def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
+    X, y = load_iris(return_X_y=True)
+    result = run_study(X, y, budget="smoke", levers={"no layer": [{
+        "mlp__hidden_layer_sizes": (0,)}]}, random_state=0, device="cpu", verbose=False)
+    row = _row(result, "no layer")
+    assert "4 of 4 fits failed, never chosen (hidden_layer_sizes" in row.setting
+    assert row.details["per-fold choices"] == [None] * 4
+    assert row.decision == "not kept: within noise"
+    assert np.all(np.isfinite(row.scores))  # the running best's scores
+
+
+def _study_mlp(model):
+    return study_module._unwrap(model)
+
+
+def test_the_student_row_reports_a_loss_when_the_teacher_is_better(monkeypatch):
+    # A student that cannot learn (one epoch at a tiny step) against a good teacher:
+    # the row must say LOSS, never a gain.
+    original = study_module._distill
+
+    def crippled(teacher, student, *args):
+        student.set_params(mlp__max_iter=1, mlp__learning_rate_init=1e-7)
+        return original(teacher, student, *args)
+
+    monkeypatch.setattr(study_module, "_distill", crippled)
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    result = run_study(X, y, budget="smoke",
+                       levers={"learning rate": [{"mlp__learning_rate_init": 3e-2}]},
+                       random_state=0, device="cpu", verbose=False)
+    student = _row(result, "distillation")
+    assert student.against == "teacher"
+    assert student.paired.below_noise
+    assert student.decision.startswith("LOSS")
+    assert "LOSS" in result.summary[-1]
+    # The student is small and alone: a pipeline ending in the small network.
+    net = _study_mlp(result.student)
+    assert net.hidden_layer_sizes == (16,)
+    assert "Distilled" not in type(result.student).__name__
+
+
+# --- data sense, the report and the files ---------------------------------------------
+
+def _titanic_like(n=240, seed=0):
+    rng = np.random.RandomState(seed)
+    sex = rng.choice(["female", "male"], size=n)
+    cls = rng.choice(["1st", "2nd", "3rd"], size=n)
+    age = rng.uniform(1, 70, size=n).round(1)
+    p = 0.2 + 0.5 * (sex == "female") + 0.2 * (cls == "1st")
+    frame = pd.DataFrame({
+        "name": [f"Passenger {i}, Mr. X{i}" for i in range(n)],  # unique per row
+        "sex": sex, "age": np.where(rng.uniform(size=n) < 0.2, np.nan, age),
+        "passengerClass": cls, "ship": "Titanic",  # constant
+        "survived": np.where(rng.uniform(size=n) < p, "yes", "no"),
+    })
+    return frame.sort_values("passengerClass").reset_index(drop=True)
+
+
+def test_study_cli_on_a_csv_drops_ids_and_writes_an_honest_report(tmp_path, capsys):
+    path = tmp_path / "titanic.csv"
+    frame = _titanic_like()
+    frame.to_csv(path, index=False)
     out = tmp_path / "out"
-    code = main(["study", "--dataset", "iris", "--budget", "smoke", "--out", str(out),
-                 "--quiet", "--device", "cpu"])
+    code = main(["study", "--data", str(path), "--target", "survived", "--budget",
+                 "smoke", "--out", str(out), "--quiet", "--device", "cpu"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
+    assert "fits" in captured.err  # says up front how many fits it will run
     printed = _table_rows(captured.out)
-    levers = [row.split(" | ")[0].strip("| ") for row in printed]
-    assert levers == ["baseline", "structure", "activation & init",
-                      "optimizer & learning rate", "preprocessing & augmentation",
-                      "regularization", "distillation"]
+    assert captured.out.count("| step |") == 1  # the table prints once
     report = (out / "report.md").read_text()
     assert _table_rows(report) == printed
-    for name in ("loss_curves.png", "gains.png", "summary.csv", "best_model.safetensors",
-                 "student_model.safetensors"):
+    steps = [row.split(" | ")[0].strip("| ") for row in printed]
+    assert steps == ["trivial (class prior)", "logistic regression", "baseline",
+                     "structure", "activation & init", "optimizer & learning rate",
+                     "preprocessing & augmentation", "regularization",
+                     "embeddings & ensembling", "distillation", "hist gradient boosting",
+                     "TabularMLPClassifier"]
+    # The report says what was dropped and how it was measured.
+    assert "name (unique per row)" in report and "ship (constant)" in report
+    for words in ("3-fold, shuffled, stratified", "seed: 0", "budget: smoke",
+                  "Nadeau & Bengio", "time (s)", "rows: 240"):
+        assert words in report, words
+    # Its first line is the verdict against the best reference.
+    first = report.splitlines()[2]
+    assert "reference" in first and first.startswith("**")
+    for name in ("loss_curves.png", "gains.png", "summary.csv", "folds.csv",
+                 "best_model.safetensors", "student_model.safetensors"):
         assert (out / name).stat().st_size > 0, name
-        if name.endswith(".png"):
-            assert f"({name})" in report
-    assert len(list((out / "cv_results").glob("*.csv"))) == 7
-    summary = pd.read_csv(out / "summary.csv")
-    assert list(summary["lever"]) == levers
-    # Scores never go down from step to step before distillation (winners are kept).
-    means = [float(s.split(" +/- ")[0]) for s in summary["CV score"]]
-    assert means[1:-1] == sorted(means[1:-1]) and means[1] >= means[0]
-    # The saved model predicts.
+    folds = pd.read_csv(out / "folds.csv", index_col=0)
+    assert folds.shape == (3, 12)
+    # The saved model takes the CSV's columns (the name column too, ignored) or an
+    # array in the same column order, and the student file holds the student alone.
     best = load(out / "best_model.safetensors")
-    from sklearn.datasets import load_iris
+    X = frame.drop(columns="survived")
+    expected = best.predict(X)
+    assert set(expected) <= {"yes", "no"}
+    np.testing.assert_array_equal(best.predict(X.to_numpy()), expected)
+    # The dropped columns are not needed at predict time.
+    np.testing.assert_array_equal(best.predict(X.drop(columns=["name", "ship"])),
+                                  expected)
+    student = load(out / "student_model.safetensors")
+    assert student.predict(X).shape == (240,)
+    assert "Distilled" not in type(student).__name__
+    # Another run into the same folder is refused before any work, unless --overwrite.
+    assert main(["study", "--data", str(path), "--target", "survived", "--budget",
+                 "smoke", "--out", str(out), "--quiet"]) == 2
+    assert "not empty" in capsys.readouterr().err
 
-    X = load_iris(as_frame=True).data
-    assert best.predict(X).shape == (150,)
-    # The per-step CSVs are GridSearchCV's cv_results_.
-    first = pd.read_csv(sorted((out / "cv_results").glob("1_*.csv"))[0])
-    assert {"params", "mean_test_score", "std_test_score"} <= set(first.columns)
 
-
-def test_study_on_a_csv_with_categories_and_missing_values(tmp_path, capsys):
+def test_a_regression_study_beats_the_trivial_model_on_a_large_scale_target():
+    # A target in the tens of thousands: the networks learn it standardised.
     rng = np.random.RandomState(0)
-    n = 120
-    frame = pd.DataFrame({
-        "x1": rng.normal(size=n),
-        "x2": rng.uniform(size=n),
-        "color": rng.choice(["red", "green", "blue"], size=n),
-    })
-    frame["price"] = 3 * frame["x1"] + (frame["color"] == "red") * 2 + rng.normal(size=n)
-    frame.loc[::7, "x2"] = np.nan
-    frame.loc[::11, "color"] = None
-    path = tmp_path / "houses.csv"
-    frame.to_csv(path, index=False)
-    code = main(["study", "--data", str(path), "--target", "price", "--budget", "smoke",
-                 "--out", str(tmp_path / "o"), "--quiet", "--device", "cpu"])
+    X = pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd"))
+    y = 20000 + 5000 * (X["a"] - 0.5 * X["b"]) + rng.normal(0, 500, 300)
+    result = run_study(X, y, task="regression", budget="quick", levers={},
+                       random_state=0, device="cpu", verbose=False)
+    baseline = _row(result, "baseline")
+    assert baseline.decision == "better than trivial"
+    assert baseline.mean > 0.5  # the trivial model scores about 0
+    assert result.best_estimator.predict(X.iloc[:5]).mean() > 1000
+
+
+def test_time_limit_stops_cleanly_and_says_so(tmp_path, capsys):
+    out = tmp_path / "o"
+    code = main(["study", "--dataset", "iris", "--budget", "smoke", "--time-limit",
+                 "0.5", "--out", str(out), "--quiet", "--device", "cpu"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "regression" in captured.err
-    assert len(_table_rows(captured.out)) == 7
+    assert "time limit stopped" in captured.out
+    report = (out / "report.md").read_text()
+    assert "stopped by the time limit: True" in report
+    assert len(_table_rows(report)) < 12
 
+
+def test_ctrl_c_ends_the_study_with_what_finished(monkeypatch):
+    original, calls = study_module._fit_score, []
+
+    def interrupted_at_the_third_lever(*args):
+        calls.append(1)
+        if len(calls) > 12 + 4 + 4 + 4:  # references, baseline, two levers
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(study_module, "_fit_score", interrupted_at_the_third_lever)
+    X, y = load_iris(return_X_y=True)
+    result = run_study(X, y, budget="smoke", random_state=0, device="cpu",
+                       verbose=False)
+    assert result.summary[0].startswith("Interrupted (Ctrl-C)")
+    assert [s.name for s in result.steps if s.kind != "reference"] == [
+        "baseline", "structure", "activation & init"]
+    assert result.evaluation["interrupted (Ctrl-C)"] is True
+    assert result.best_estimator.predict(X).shape == (150,)
+
+
+def test_groups_column_is_not_a_feature(tmp_path, capsys):
+    frame = _titanic_like(n=150)
+    frame["family"] = np.arange(150) // 5
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    code = main(["study", "--data", str(path), "--target", "survived", "--groups",
+                 "family", "--budget", "smoke", "--out", str(tmp_path / "o"),
+                 "--quiet", "--device", "cpu", "--time-limit", "1"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "never split across folds" in report
+    assert "columns: 5" in report  # name, sex, age, passengerClass, ship: no family
+    assert main(["study", "--data", str(path), "--target", "survived", "--groups",
+                 "nope", "--out", str(tmp_path / "p")]) == 2
+    assert "--groups 'nope'" in capsys.readouterr().err
+
+
+def test_tabular_preprocessor_takes_an_array_in_the_training_column_order():
+    frame = _titanic_like(n=60).drop(columns="survived")
+    prep = TabularPreprocessor(min_frequency=1).fit(frame)
+    np.testing.assert_array_equal(prep.transform(frame.to_numpy()), prep.transform(frame))
+    with pytest.raises(ValueError, match="fitted on a DataFrame with 5 columns"):
+        prep.transform(frame.to_numpy()[:, :3])
+
+
+def test_group_kfold_shuffles():
+    # The group-aware folds rely on GroupKFold(shuffle=True) (scikit-learn >= 1.6).
+    groups = np.arange(40) // 4
+    a = [t for _, t in GroupKFold(4, shuffle=True, random_state=0).split(groups,
+                                                                          groups=groups)]
+    b = [t for _, t in GroupKFold(4).split(groups, groups=groups)]
+    assert any(not np.array_equal(x, z) for x, z in zip(a, b))
+
+
+# --- command line --------------------------------------------------------------------
 
 @pytest.mark.parametrize("content, target, message", [
     ("a,b\n1,2\n3,4\n", "c", "no column 'c'"),
@@ -100,6 +369,13 @@ def test_cli_argument_errors(tmp_path, capsys):
     assert "--target" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["study", "--dataset", "digits", "--budget", "enormous"])
+    with pytest.raises(ValueError, match=r"classes 2 \(1\) have fewer rows than the 5"):
+        run_study(np.zeros((41, 2)), np.array([0] * 20 + [1] * 20 + [2]))
+    with pytest.raises(ValueError, match="levers must be"):
+        run_study(np.zeros((10, 2)), np.arange(10) % 2, levers=["structure"])
+    with pytest.raises(ValueError, match=r"lacks: \['mlp__hidden_sizes'\]"):
+        run_study(np.zeros((10, 2)), np.arange(10) % 2,
+                  levers={"width": [{"mlp__hidden_sizes": (8,)}]})
 
 
 def test_target_kind_detection():
@@ -118,8 +394,12 @@ def test_load_csv_drops_rows_without_target(tmp_path):
     assert len(X) == 2 and task == "classification"
 
 
-def test_python_dash_m_sklopt():
+def test_help_is_plain_text():
     done = subprocess.run([sys.executable, "-m", "sklopt", "study", "--help"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0
-    assert "--budget" in done.stdout and "--scheduler" in done.stdout
+    for option in ("--budget", "--scheduler", "--time-limit", "--groups", "--cv",
+                   "--overwrite"):
+        assert option in done.stdout
+    assert "``" not in done.stdout and ":func:" not in done.stdout
+    assert "examples:\n  sklopt study" in done.stdout  # its line breaks kept

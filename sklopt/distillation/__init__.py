@@ -1,5 +1,29 @@
-"""Knowledge distillation: a large teacher's knowledge in a small, fast MLP student."""
+"""Knowledge distillation: a large teacher's knowledge in a small, fast MLP student.
 
-from ._distilled import DistilledClassifier, DistilledRegressor, TeacherNotBetterWarning
+One ``fit``:
+
+1. the teacher (one estimator, or a list whose predictions are averaged) is fitted on
+   all rows, and its out-of-fold predictions of every row are computed (``cv``);
+2. a share of the real rows is held out (``validation_fraction``): the student never
+   trains on them; they drive its early stopping (on the distillation loss), its
+   calibration and the reported scores;
+3. a transfer set is made from the remaining real rows (MUNGE by default) and labelled
+   by the teacher;
+4. the student trains on the real rows (a blend of the teacher's soft targets and the
+   labels) and the transfer rows (soft targets alone) through the MLPs' custom-loss
+   hook (the losses are in ``_loss.py``); the same student trained on the labels alone
+   on the same rows is the reference the teacher is judged against;
+5. a single temperature is fitted on the held-out rows to calibrate the student's
+   probabilities and folded into its output layer.
+
+Small batches are predicted by a numpy forward pass of the student (``_fast.py``).
+Modules: ``_common.py`` (defaults and helpers), ``_base.py`` (the shared ``fit``),
+``_classifier.py`` and ``_regressor.py`` (the two distillers), ``_loss.py`` and
+``_fast.py``.
+"""
+
+from ._classifier import DistilledClassifier
+from ._common import TeacherNotBetterWarning
+from ._regressor import DistilledRegressor
 
 __all__ = ["DistilledClassifier", "DistilledRegressor", "TeacherNotBetterWarning"]

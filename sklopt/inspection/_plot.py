@@ -29,6 +29,10 @@ def _network_estimator(estimator):
             seen, distilled = seen.student_, True
         elif hasattr(seen, "steps"):
             seen = seen.steps[-1][1]
+        elif hasattr(seen, "regressor_"):  # TransformedTargetRegressor
+            seen = seen.regressor_
+        elif type(seen).__name__ == "FrozenEstimator":
+            seen = seen.estimator
         else:
             raise TypeError(
                 f"{type(estimator).__name__} has no training history: pass a fitted "

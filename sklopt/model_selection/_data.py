@@ -1,17 +1,14 @@
-"""Data for the study: built-in data sets by name, CSV files, and the preprocessing
-pipeline (imputation, one-hot encoding, scaling) that makes any table trainable."""
+"""Data for the study: built-in data sets by name, CSV files, what the report says
+about them, and the preprocessing that makes any table trainable."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn import datasets
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
-from ..preprocessing import MinMaxScaler
+from ..preprocessing import MinMaxScaler, TabularPreprocessor
 
 #: Built-in data sets of the study (name -> scikit-learn loader); all ship with
 #: scikit-learn.
@@ -89,22 +86,38 @@ def check_target(y, task="auto"):
     return task
 
 
-def make_preprocessor(X):
-    """ColumnTransformer: numeric columns imputed (median) and scaled to [0, 1]
-    (step ``num__scale``, tuned by the study); other columns imputed (most frequent)
-    and one-hot encoded. Returns dense output."""
+def make_preprocessor():
+    """The study's preprocessing: :class:`~sklopt.preprocessing.TabularPreprocessor`
+    with numeric columns scaled to [0, 1] (its ``scaler``, which the study tunes).
+    It drops columns that name each row or are constant, imputes (numeric: median
+    plus a missing-indicator column; categorical: a "missing" level), one-hot encodes
+    with rare levels grouped (at most 32 columns per categorical), and accepts the
+    training table's columns or a numpy array in the same column order."""
+    return TabularPreprocessor(scaler=MinMaxScaler())
+
+
+def describe_data(X, y, task):
+    """What the report says about the data: rows, columns by kind, the columns the
+    preprocessing drops (with why), missing values and the target."""
     X = pd.DataFrame(X)
-    numeric = X.select_dtypes(include="number").columns.tolist()
-    other = [c for c in X.columns if c not in numeric]
-    parts = []
-    if numeric:
-        parts.append(("num", Pipeline([
-            ("impute", SimpleImputer(strategy="median")),
-            ("scale", MinMaxScaler()),
-        ]), numeric))
-    if other:
-        parts.append(("cat", Pipeline([
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ]), other))
-    return ColumnTransformer(parts, sparse_threshold=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        prep = TabularPreprocessor().fit(X)
+    y = pd.Series(np.asarray(y))
+    info = {
+        "rows": len(X),
+        "columns": X.shape[1],
+        "numeric": len(prep.numeric_columns_),
+        "categorical": len(prep.categorical_columns_),
+        "dropped": list(prep.dropped_columns_),
+        "missing values": int(X.isna().sum().sum()),
+        "inputs after encoding": int(prep.transform(X.iloc[:1]).shape[1]),
+    }
+    if task == "classification":
+        counts = y.value_counts()
+        info["target"] = (f"{len(counts)} classes; majority {counts.index[0]!r} "
+                          f"{counts.iloc[0] / len(y):.3f} of rows")
+    else:
+        info["target"] = (f"mean {y.mean():.4g}, std {y.std():.4g} (standardised for "
+                          "the networks)")
+    return info

@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import joblib
+import numpy as np
+import pandas as pd
 
 # Written by hand: pandas' DataFrame.to_markdown needs the optional `tabulate` package.
 
@@ -28,30 +30,42 @@ def _figures(result):
     except ImportError:                  # saving, so none shows up in a notebook
         return {}
     from ..inspection import LossCurveDisplay
+    from ..inspection._plot import _loss_label, _network_estimator
 
     figures = {}
-    curves = {
-        "distilled student" if s.lever == "distillation" else s.lever: s.estimator
-        for s in result.steps if s.kept
-    }
-    # One panel per kind of loss: the student's distillation loss is not a log-loss.
-    display = LossCurveDisplay.from_estimator(curves, log_scale=True,
-                                              show_validation=False)
-    display.ax_.set_title("Training loss of each kept step's winner (refit on all rows)")
-    display.figure_.set_size_inches(8, display.figure_.get_figheight())
-    figures["loss curves"] = display.figure_
+    models = {"chosen MLP (all rows)": (result.best_estimator, False),
+              "distilled student (all rows)": (result.student, True)}
+    models = {k: v for k, v in models.items() if v[0] is not None}
+    if models:
+        nets = {name: _network_estimator(model)[0] for name, (model, _) in models.items()}
+        # One panel per kind of loss: the student's distillation loss is not a log-loss.
+        display = LossCurveDisplay(
+            {name: net.history_ for name, net in nets.items()},
+            loss_labels={name: _loss_label(nets[name], distilled)
+                         for name, (_, distilled) in models.items()},
+        ).plot(log_scale=True, show_validation=False)
+        display.figure_.suptitle("Training loss of the saved models")
+        display.figure_.set_size_inches(8, display.figure_.get_figheight())
+        figures["loss curves"] = display.figure_
 
-    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
-    steps = result.steps[1:][::-1]  # first lever on top
-    ax.barh([s.lever for s in steps], [s.change for s in steps],
-            xerr=[s.std for s in steps], capsize=3,
-            color=["C2" if s.change >= 0 else "C3" for s in steps])
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlabel(f"change of the mean CV {result.scoring} vs the baseline\n"
-                  "(error bar: std of that CV score over the folds)")
-    ax.set_ylabel("lever (in the order walked)")
-    ax.set_title("What each lever bought (cumulative)")
-    figures["per-lever gains"] = fig
+    rows = [s for s in result.steps if s.paired is not None][::-1]  # first row on top
+    if rows:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6), layout="constrained")
+        means = np.array([s.paired.mean for s in rows])
+        err = np.array([[s.paired.mean - s.paired.low for s in rows],
+                        [s.paired.high - s.paired.mean for s in rows]])
+        colors = ["C2" if s.paired.above_noise else "C3" if s.paired.below_noise
+                  else "0.6" for s in rows]
+        ax.barh(range(len(rows)), means, xerr=err, capsize=3, color=colors)
+        ax.set_yticks(range(len(rows)),
+                      [f"{s.name} (vs {s.against})" for s in rows])
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_xlabel(f"paired difference of the outer {result.scoring}\n"
+                      "(error bar: its 95% interval)")
+        ax.set_ylabel("row (vs what it is compared with)")
+        ax.set_title("Paired differences on the outer folds\n"
+                     "green: above the noise, red: below, grey: within")
+        figures["paired differences"] = fig
     return figures
 
 
@@ -65,7 +79,7 @@ def _plots(result, out):
     paths = {}
     for name, fig in figures.items():
         path = out / {"loss curves": "loss_curves.png",
-                      "per-lever gains": "gains.png"}[name]
+                      "paired differences": "gains.png"}[name]
         fig.savefig(path, dpi=100)
         plt.close(fig)
         paths[name] = path
@@ -86,54 +100,95 @@ def _save_model(estimator, stem):
     return path
 
 
-def write_report(result, out, title="data"):
-    """Write ``report.md``, ``loss_curves.png``, ``gains.png``, ``cv_results/*.csv``,
-    ``summary.csv``, ``best_model.safetensors`` and ``student_model.safetensors``
+def check_out(out, overwrite=False):
+    """Refuse an output folder that holds files unless ``overwrite``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder.")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ValueError(f"--out {out} is not empty; choose another folder or pass "
+                         "--overwrite.")
+
+
+def report_lines(result, title="data"):
+    """The report as Markdown lines (without its figures and files)."""
+    lines = [f"# sklopt study: {title}", ""]
+    lines += [f"**{line}**" if i == 0 else line for i, line in enumerate(result.summary)]
+    lines += ["", "## Data", ""]
+    for key, value in result.data.items():
+        if key == "dropped":
+            value = ", ".join(value) if value else "none"
+        lines.append(f"- {key}: {value}")
+    lines += ["", "## Evaluation", ""]
+    for key, value in result.evaluation.items():
+        lines.append(f"- {key}: {value}")
+    lines += [
+        "",
+        "## Results",
+        "",
+        f"Every score is the {result.scoring} on the outer test folds (mean +/- std over "
+        "the folds); no selection saw those rows. The paired difference compares a row "
+        "with `vs` on the same folds. References run on the same folds: the trivial and "
+        "linear ones come first, the strong ones last.",
+        "",
+        markdown_table(result.table()),
+        "",
+    ]
+    return lines
+
+
+def write_report(result, out, title="data", overwrite=False):
+    """Write ``report.md``, ``loss_curves.png``, ``gains.png``, ``summary.csv``,
+    ``folds.csv``, ``best_model.safetensors`` and ``student_model.safetensors``
     (:mod:`sklopt.io` files; ``.joblib`` for a model they cannot hold) into ``out``.
+
+    Parameters
+    ----------
+    result : StudyResult
+        What :func:`run_study` returned.
+    out : str or Path
+        The folder; created when missing. One that holds files is refused unless
+        ``overwrite``.
+    title : str, default="data"
+        The data's name in the report's title.
+    overwrite : bool, default=False
+        Write into a folder that already holds files.
 
     Returns
     -------
     paths : dict of str to Path
     """
     out = Path(out)
-    (out / "cv_results").mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for i, step in enumerate(result.steps):
-        path = out / "cv_results" / f"{i}_{_slug(step.lever)}.csv"
-        step.cv_results.to_csv(path, index=False)
-    paths["summary"] = out / "summary.csv"
+    check_out(out, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"summary": out / "summary.csv", "folds": out / "folds.csv"}
     result.table().to_csv(paths["summary"], index=False)
-    paths["best model"] = _save_model(result.best_estimator, out / "best_model")
-    paths["student"] = _save_model(result.student, out / "student_model")
+    pd.DataFrame({s.name: s.scores for s in result.steps}).rename_axis(
+        "outer fold").to_csv(paths["folds"])
+    if result.best_estimator is not None:
+        paths["best model"] = _save_model(result.best_estimator, out / "best_model")
+    if result.student is not None:
+        paths["student"] = _save_model(result.student, out / "student_model")
     plots = _plots(result, out)
     paths.update(plots)
 
-    lines = [
-        f"# sklopt study: {title}",
-        "",
-        f"Task: {result.task}; score: cross-validated {result.scoring} (mean +/- std "
-        "over folds). Each lever is a grid search from the previous step's winner; a "
-        "step keeps its best setting only if it beats the running best.",
-        "",
-        markdown_table(result.table()),
-        "",
-    ]
+    lines = report_lines(result, title)
     for name, path in plots.items():
         lines += [f"## {name.capitalize()}", "", f"![{name}]({path.name})", ""]
     if not plots:
         lines += ["(Plots skipped: matplotlib is not installed; "
                   "pip install 'sklopt[plot]'.)", ""]
-    lines += [
-        "## Files",
-        "",
-        "- `cv_results/*.csv`: every candidate of every step (GridSearchCV's cv_results_)",
-        "- `summary.csv`: the table above",
-        f"- `{paths['best model'].name}`: the best pipeline, refit on all rows "
-        "(load with `sklopt.io.load`)",
-        f"- `{paths['student'].name}`: the distilled student "
-        "(DistilledClassifier/Regressor)",
-        "",
-    ]
+    lines += ["## Files", "",
+              "- `summary.csv`: the table above",
+              "- `folds.csv`: every row's score on each outer fold"]
+    if "best model" in paths:
+        lines.append(f"- `{paths['best model'].name}`: the chosen MLP pipeline, fitted "
+                     "on all rows; it takes the data's columns (a DataFrame) or an "
+                     "array with them in the same order (load with `sklopt.io.load`)")
+    if "student" in paths:
+        lines.append(f"- `{paths['student'].name}`: the distilled student alone, "
+                     "fitted on all rows")
+    lines.append("")
     paths["report"] = out / "report.md"
     paths["report"].write_text("\n".join(lines))
     return paths

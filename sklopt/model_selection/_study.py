@@ -1,110 +1,95 @@
-"""The optimization study: from a baseline MLP, walk the levers one at a time, each a
-cross-validated grid search built from scikit-learn's own tools, keeping each winner;
-finally distil the best model into a smaller student."""
+"""The optimization study: from a baseline MLP, walk the levers one at a time and keep
+a lever only when its gain on held-out data is larger than the noise; distil the result
+into a smaller student; compare everything with trivial and strong references.
+
+How it measures (the report says the same):
+
+* **Outer folds** (shuffled, stratified for classification; group-aware or
+  time-ordered on request) hold the rows every number in the table is measured on.
+* **Selection is inner.** On each outer fold every candidate of a lever is fitted on
+  that fold's training rows with early stopping; the candidate with the best score on
+  the network's own held-out validation rows (part of the outer training rows) wins
+  that fold. Its score on the outer test rows is then measured; the selection never
+  saw them. The same procedure on all rows picks the setting of the saved model.
+* **Keeping is paired.** A lever is kept when its winners beat the running best on the
+  same outer folds by more than the noise: the 95% interval of the corrected resampled
+  t-test (:func:`~sklopt.model_selection._evaluation.paired_difference`) lies above 0.
+"""
 
 import re
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, check_cv
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..distillation import DistilledClassifier, DistilledRegressor
-from ..neural_network import MLPClassifier, MLPRegressor
-from ..preprocessing import GaussianNoise, MinMaxScaler, SwapNoise
-from ..utils._progress import progress_bar
-from ._data import make_preprocessor
+from ._data import describe_data
+from ._evaluation import PAIRED_TEST, describe_cv, outer_cv, paired_difference
+from ._fits import _distill, _Failed, _fit_score, _Fold, _n_params, _Runner, _unwrap
+from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, LEVERS,
+                    _lever_candidates, _pipeline, _references, planned_fits)
 
-#: Cost settings of the study (budget name -> folds, epochs, grid size, halving
-#: search). "smoke" is for tests and first tries.
-BUDGETS = {
-    "smoke": {"cv": 2, "max_iter": 15, "grids": "quick", "halving": False},
-    "quick": {"cv": 5, "max_iter": 200, "grids": "quick", "halving": False},
-    "full": {"cv": 5, "max_iter": 300, "grids": "full", "halving": True},
-}
-
-
-def _lever_grids(kind):
-    """The levers, in the order the study walks them (lever -> param grid of the
-    pipeline ``prep`` -> ``mlp``); ``kind`` is 'quick' or 'full'. Every grid holds the
-    baseline's own setting, so a step can only keep or improve the score."""
-    quick = kind == "quick"
-    return {
-        "structure": {"mlp__hidden_layer_sizes": (
-            [(32,), (64,), (128,), (256,), (64, 64), (128, 64)] if quick
-            else [(32,), (64,), (128,), (256,), (64, 64), (128, 64), (128, 128, 64)])},
-        "activation & init": (
-            {"mlp__activation": ["relu", "tanh", "gelu"], "mlp__init": ["auto", "orthogonal"]}
-            if quick
-            else {"mlp__activation": ["relu", "tanh", "gelu", "selu", "silu"],
-                  "mlp__init": ["auto", "xavier_uniform", "orthogonal"]}),
-        "optimizer & learning rate": (
-            [{"mlp__solver": ["adam"], "mlp__learning_rate_init": [1e-3, 3e-3]},
-             {"mlp__solver": ["sgd"], "mlp__learning_rate_init": [0.05]}] if quick
-            else [{"mlp__solver": ["adam", "adamw", "rmsprop"],
-                   "mlp__learning_rate_init": [3e-4, 1e-3, 3e-3],
-                   "mlp__learning_rate": ["constant", "cosine"]},
-                  {"mlp__solver": ["sgd"], "mlp__learning_rate_init": [0.01, 0.05, 0.1],
-                   "mlp__learning_rate": ["constant", "cosine"]}]),
-        "preprocessing & augmentation": [
-            {"prep__num__scale": [MinMaxScaler(), "passthrough",
-                                  MinMaxScaler(quantile_range=(1.0, 99.0), clip=True)]
-             + ([] if quick else [StandardScaler()])},
-            {"mlp__augment": [GaussianNoise(0.05), SwapNoise(0.1)]
-             + ([] if quick else [GaussianNoise(0.1), SwapNoise(0.2)])},
-        ],
-        "regularization": [
-            {"mlp__alpha": [1e-4, 1e-2] if quick else [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]},
-            {"mlp__penalty": ["l1"], "mlp__alpha": [1e-4] if quick else [1e-5, 1e-4]},
-            {"mlp__dropout": [0.2] if quick else [0.1, 0.2, 0.4]},
-        ],
-    }
-
-
-def _distill_grid(kind, classification):
-    if classification:
-        return ({"temperature": [3.0], "soft_weight": [0.7]} if kind == "quick"
-                else {"temperature": [2.0, 4.0], "soft_weight": [0.5, 0.9]})
-    return {"soft_weight": [0.7]} if kind == "quick" else {"soft_weight": [0.5, 0.9]}
+__all__ = ["BASELINE", "BUDGETS", "LEVERS", "StudyResult", "StudyStep", "planned_fits",
+           "run_study"]
 
 
 @dataclass
 class StudyStep:
-    """One row of the study's table."""
+    """One row of the study's table.
 
-    lever: str
+    ``scores`` are the row's model's scores on the outer test folds; ``paired`` its
+    paired difference against ``against`` on those folds (None: no comparison).
+    """
+
+    name: str
     setting: str
-    mean: float
-    std: float
-    change: float
-    fit_time: float
-    kept: bool = True
-    cv_results: pd.DataFrame = field(default=None, repr=False)
+    scores: np.ndarray
+    paired: object = None
+    against: str = ""
+    decision: str = ""
+    fit_time: float = float("nan")
+    kind: str = "lever"  # "reference", "baseline", "lever" or "distillation"
     estimator: object = field(default=None, repr=False)
+    details: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def mean(self):
+        """Mean outer score."""
+        return float(np.mean(self.scores))
+
+    @property
+    def std(self):
+        """Standard deviation of the outer score over the folds."""
+        return float(np.std(self.scores))
 
 
 @dataclass
 class StudyResult:
-    """What :func:`run_study` found."""
+    """What :func:`run_study` found: the table's rows, the saved models and how they
+    were measured."""
 
     task: str
     steps: list
     best_estimator: object
     student: object
     scoring: str
+    data: dict = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
+    summary: list = field(default_factory=list)
 
     def table(self):
-        """The study's table as a DataFrame."""
+        """The study's table as a DataFrame, one row per reference and step."""
         return pd.DataFrame([{
-            "lever": s.lever, "best setting": s.setting,
-            "CV score": f"{s.mean:.4f} +/- {s.std:.4f}", "vs baseline": f"{s.change:+.4f}",
-            "fit time (s)": f"{s.fit_time:.1f}",
+            "step": s.name, "setting": s.setting,
+            f"outer {self.scoring}": f"{s.mean:.4f} +/- {s.std:.4f}",
+            "paired difference [95% CI]": "" if s.paired is None else str(s.paired),
+            "vs": s.against, "decision": s.decision,
+            "s / fit": f"{s.fit_time:.1f}",
         } for s in self.steps])
 
 
@@ -120,45 +105,53 @@ def _describe(params):
     return ", ".join(f"{k.split('__', 1)[-1]}={_format(v)}" for k, v in params.items())
 
 
-def _n_params(pipeline):
-    mlp = pipeline[-1]
-    return sum(c.size for c in mlp.coefs_) + sum(b.size for b in mlp.intercepts_)
+def _same(config, candidate):
+    return all(k in config and _format(config[k]) == _format(v)
+               for k, v in candidate.items())
 
 
-def _search(estimator, grid, cv, n_jobs, halving, scoring):
-    if halving:
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-        from sklearn.model_selection import HalvingGridSearchCV
-
-        return HalvingGridSearchCV(estimator, grid, cv=cv, n_jobs=n_jobs, refit=True,
-                                   scoring=scoring, random_state=0)
-    return GridSearchCV(estimator, grid, cv=cv, n_jobs=n_jobs, refit=True,
-                        scoring=scoring, error_score="raise")
-
-
-def run_study(X, y, *, task="classification", budget="quick", n_jobs=None,
-              random_state=0, device="auto", verbose=True):
+def run_study(X, y, *, task="classification", budget="quick", levers=None,
+              cv="shuffled", groups=None, n_jobs=None, time_limit=None, random_state=0,
+              device="auto", verbose=True):
     """Run the optimization study on ``(X, y)``.
+
+    Every score in the result is measured on outer folds the selection never saw;
+    a lever is kept only when its paired gain over the running best is larger than
+    the noise (see the module's description and the report).
 
     Parameters
     ----------
     X : DataFrame or array-like of shape (n_samples, n_features)
-        Features; non-numeric columns are one-hot encoded, missing values imputed.
+        Features. Columns that name each row (IDs, names) and constant columns are
+        dropped (the report names them); non-numeric columns are one-hot encoded with
+        rare levels grouped; missing values are imputed.
     y : array-like of shape (n_samples,)
-        Target.
+        Target. A regression target is standardised for the networks
+        (:class:`~sklearn.compose.TransformedTargetRegressor`).
     task : {'classification', 'regression'}, default='classification'
     budget : {'smoke', 'quick', 'full'}, default='quick'
-        Cost: folds, epochs and grid sizes (see ``BUDGETS``); 'full' uses
-        ``HalvingGridSearchCV``.
+        Cost (see :data:`BUDGETS`): outer folds, epoch cap and candidate lists.
+    levers : dict, default=None
+        The levers to walk, in order: lever name -> list of candidates, each a dict
+        of parameters of the pipeline ``prep`` -> ``mlp`` (for instance
+        ``{"width": [{"mlp__hidden_layer_sizes": (128,)}]}``). None walks
+        :data:`LEVERS` with the budget's candidate lists.
+    cv : {'shuffled', 'time'}, default='shuffled'
+        Outer folds: shuffled (stratified for classification, seeded by
+        ``random_state``) or time-ordered (rows in the given order).
+    groups : array-like of shape (n_samples,), default=None
+        Group labels: rows of one group never land in both sides of an outer split.
     n_jobs : int, default=None
-        Parallel fits of each search (joblib; under a Dask backend they run on the
-        cluster).
+        Parallel fits (joblib; under a Dask backend they run on the cluster).
+    time_limit : float, default=None
+        Seconds; when they are spent, no new step starts and the result holds the
+        steps finished so far.
     random_state : int, default=0
-        Seed of every network, so that the study is repeatable.
+        Seed of the folds and of every model, so that the study is repeatable.
     device : str, default='auto'
         Training device of the networks.
     verbose : bool, default=True
-        A progress bar over the steps, and each step's row as it finishes.
+        A progress bar over the fits.
 
     Returns
     -------
@@ -166,83 +159,262 @@ def run_study(X, y, *, task="classification", budget="quick", n_jobs=None,
     """
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {sorted(BUDGETS)}; got {budget!r}.")
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}.")
     settings = BUDGETS[budget]
     classification = task == "classification"
-    X = pd.DataFrame(X)
+    started = time.perf_counter()
+    X = pd.DataFrame(X).reset_index(drop=True)
     X.columns = [str(c) for c in X.columns]
     y = pd.Series(np.asarray(y))
-    net = (MLPClassifier if classification else MLPRegressor)(
-        hidden_layer_sizes=(64,), max_iter=settings["max_iter"], random_state=random_state,
-        device=device)
-    pipeline = Pipeline([("prep", make_preprocessor(X)), ("mlp", net)])
-    cv = check_cv(settings["cv"], y, classifier=classification)
-    scoring = "accuracy" if classification else "r2"
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+    if classification:
+        counts = y.value_counts()
+        if counts.min() < settings["folds"]:
+            rare = ", ".join(f"{c!r} ({n})" for c, n in counts.items()
+                             if n < settings["folds"])
+            raise ValueError(
+                f"the classes {rare} have fewer rows than the {settings['folds']} outer "
+                "folds: each fold's training rows and the networks' validation rows "
+                "need every class. Merge the rare classes or drop their rows.")
+    splitter = outer_cv(cv, settings["folds"], classification, random_state, groups)
+    try:
+        splits = list(splitter.split(X, y, groups))
+    except ValueError as exc:
+        raise ValueError(f"cannot make {settings['folds']} outer folds: {exc}") from None
+    folds = [_Fold(train, test) for train, test in splits]
+    ratio = float(np.mean([len(f.test) / len(f.train) for f in folds]))
+    everything = _Fold(np.arange(len(X)), None)
+    walk = folds + [everything]  # the last "fold" picks the saved model's settings
 
+    pipeline = _pipeline(task, settings, random_state, device)
+
+    def build(config):
+        model = clone(pipeline).set_params(**config)
+        if classification:
+            return model
+        return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+
+    levers = _lever_candidates(budget, levers, task)
+    references = _references(classification, random_state, device,
+                             settings["tabular_max_iter"])
+    n_fits = planned_fits(budget, len(folds), dict(levers), task)
+    runner = _Runner(n_fits, n_jobs, time_limit, verbose)
+    data = describe_data(X, y, task)
+    scoring = "accuracy" if classification else "R^2"
+    evaluation = {
+        "outer folds": describe_cv(cv, len(folds), classification,
+                                   None if groups is None else "group"),
+        "seed": random_state, "budget": budget, "planned fits": n_fits,
+        "selection": "on each outer fold, the candidate with the best score on the "
+                     "network's early-stopping validation rows (a fifth of that fold's "
+                     "training rows); the saved model: the same on all rows",
+        "paired test": PAIRED_TEST,
+        "keep rule": "a lever is kept when the 95% interval of its paired gain over "
+                     "the running best lies above 0",
+    }
     steps = []
-    grids = _lever_grids(settings["grids"])
-    bar = progress_bar(total=len(grids) + 2, desc="sklopt study", unit="step",
-                       disable=not verbose)
 
-    def report(step):
-        steps.append(step)
-        if verbose:
-            bar.write(f"{step.lever:30s} {step.mean:.4f} +/- {step.std:.4f} "
-                      f"({step.change:+.4f})  {step.setting}")
-        bar.update(1)
+    def fits(estimators, where):
+        calls = [(_fit_score, (est, X, y, fold)) for est, fold in zip(estimators, where)]
+        return runner.run(calls)
 
-    with warnings.catch_warnings():
-        # The epoch budget is fixed by the budget; not converging within it is expected.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        t0 = time.perf_counter()
-        search = _search(pipeline, {"mlp__hidden_layer_sizes": [(64,)]}, cv, n_jobs,
-                         False, scoring).fit(X, y)
-        base = search.cv_results_
-        baseline = float(base["mean_test_score"][0])
-        best_score = baseline
-        report(StudyStep("baseline", "MLP (64,), relu, adam, MinMaxScaler", baseline,
-                         float(base["std_test_score"][0]), 0.0,
-                         time.perf_counter() - t0, True, pd.DataFrame(base),
-                         search.best_estimator_))
+    # References first: the comparison every other row is read against.
+    ref_rows = {}
+    for name, estimator in references.items():
+        out = fits([estimator] * len(folds), folds)
+        if out is None:
+            break
+        failed = [o[0] for o in out if isinstance(o[0], _Failed)]
+        ref_rows[name] = StudyStep(name, "defaults", np.array([o[2] for o in out]),
+                                   fit_time=float(np.mean([o[3] for o in out])),
+                                   kind="reference",
+                                   details={"failed": [f.message for f in failed]})
+    trivial = next(iter(ref_rows.values()), None)
 
-        for lever, grid in grids.items():
-            t0 = time.perf_counter()
-            search = _search(pipeline, grid, cv, n_jobs, settings["halving"],
-                             scoring).fit(X, y)
-            res = search.cv_results_
-            i = search.best_index_
-            score, std = float(res["mean_test_score"][i]), float(res["std_test_score"][i])
-            kept = score > best_score
-            if kept:
-                pipeline = clone(pipeline).set_params(**search.best_params_)
-                best_score = score
-                setting = _describe(search.best_params_)
-                estimator = search.best_estimator_
+    # The baseline on every fold.
+    out = fits([build({})] * len(walk), walk)
+    failed = [o[0] for o in (out or []) if isinstance(o[0], _Failed)]
+    if failed:
+        runner.close()
+        raise ValueError(f"the baseline MLP failed to fit: {failed[0].message}")
+    if out is not None:
+        for fold, (model, val, outer, seconds) in zip(walk, out):
+            fold.config, fold.model, fold.val, fold.outer = {}, model, val, outer
+            fold.seconds = seconds
+        scores = np.array([f.outer for f in folds])
+        paired = (None if trivial is None
+                  else paired_difference(scores, trivial.scores, ratio))
+        steps.append(StudyStep("baseline", BASELINE_TEXT, scores, paired,
+                               "trivial" if paired else "",
+                               _verdict(paired, "better than trivial",
+                                        "worse than trivial"),
+                               float(np.mean([f.seconds for f in folds])), "baseline",
+                               everything.model))
+
+        for lever, candidates in levers:
+            if runner.out_of_time():
+                break
+            jobs, where, index = [], [], []
+            for f, fold in enumerate(walk):
+                for c, candidate in enumerate(candidates):
+                    if not _same(fold.config, candidate):
+                        jobs.append(build({**fold.config, **candidate}))
+                        where.append(fold)
+                        index.append((f, c))
+            out = fits(jobs, where)
+            if out is None:
+                break
+            runner.bar.update(sum(len(candidates) for _ in walk) - len(jobs))
+            by_fold = {f: [] for f in range(len(walk))}
+            for (f, c), result in zip(index, out):
+                by_fold[f].append((c, result))
+            winners = []
+            for f, fold in enumerate(walk):
+                best = (None, (fold.model, fold.val, fold.outer, fold.seconds))
+                for c, result in by_fold[f]:
+                    if result[1] > best[1][1]:  # ties keep the running best
+                        best = (c, result)
+                winners.append(best)
+            scores = np.array([w[1][2] for w in winners[:-1]])
+            before = np.array([f.outer for f in folds])
+            paired = paired_difference(scores, before, ratio)
+            kept = paired.above_noise
+            final_choice = winners[-1][0]
+            n_same = sum(w[0] == final_choice for w in winners[:-1])
+            if final_choice is None:
+                setting = "no change on all rows"
             else:
-                setting = "no change (best: " + _describe(search.best_params_) + ")"
-                score, std = best_score, steps[-1].std
-                estimator = steps[-1].estimator
-            report(StudyStep(lever, setting, score, std, score - baseline,
-                             time.perf_counter() - t0, kept, pd.DataFrame(res), estimator))
-        best_estimator = steps[-1].estimator
+                setting = _describe(candidates[final_choice])
+            setting += f" (chosen on {n_same}/{len(folds)} folds)"
+            failed = [r[0] for _, r in sum(by_fold.values(), [])
+                      if isinstance(r[0], _Failed)]
+            if failed:
+                setting += (f"; {len(failed)} of {len(jobs)} fits failed, never chosen "
+                            f"({failed[0].message[:120]})")
+            seconds = [r[3] for _, r in sum(by_fold.values(), [])] or [0.0]
+            if kept:
+                for fold, (c, (model, val, outer, sec)) in zip(walk, winners):
+                    if c is not None:
+                        fold.config = {**fold.config, **candidates[c]}
+                        fold.model, fold.val, fold.outer, fold.seconds = (
+                            model, val, outer, sec)
+            decision = ("kept" if kept else "not kept: " + (
+                "worse" if paired.below_noise else "within noise"))
+            steps.append(StudyStep(lever, setting, scores, paired, "running best",
+                                   decision, float(np.mean(seconds)), "lever",
+                                   everything.model,
+                                   {"per-fold choices": [w[0] for w in winners]}))
 
-        # Distillation: the best model teaches a student of a quarter of its width.
-        t0 = time.perf_counter()
-        sizes = best_estimator[-1].hidden_layer_sizes
-        small = tuple(max(4, s // 4) for s in (sizes if hasattr(sizes, "__iter__")
-                                               else [sizes]))
-        student = clone(pipeline).set_params(mlp__hidden_layer_sizes=small)
-        distiller = (DistilledClassifier if classification else DistilledRegressor)(
-            teacher=clone(pipeline), student=student, random_state=random_state)
-        search = _search(distiller, _distill_grid(settings["grids"], classification),
-                         cv, n_jobs, False, scoring).fit(X, y)
-        res = search.cv_results_
-        i = search.best_index_
-        score = float(res["mean_test_score"][i])
-        fitted_student = search.best_estimator_.student_
-        setting = (f"student {small} ({_n_params(fitted_student)} parameters vs "
-                   f"{_n_params(best_estimator)}), " + _describe(search.best_params_))
-        report(StudyStep("distillation", setting, score, float(res["std_test_score"][i]),
-                         score - baseline, time.perf_counter() - t0, True,
-                         pd.DataFrame(res), search.best_estimator_))
-    bar.close()
-    return StudyResult(task, steps, best_estimator, search.best_estimator_, scoring)
+        if not runner.out_of_time():
+            student_row = _distillation_step(walk, folds, everything, X, y,
+                                             classification, random_state, ratio, runner)
+            if student_row is not None:
+                steps.append(student_row)
+
+    chosen = next((s for s in reversed(steps) if s.kind in ("lever", "baseline")), None)
+    best_scores = None if chosen is None else np.array([f.outer for f in folds])
+    for row in ref_rows.values():
+        if best_scores is not None:
+            row.paired = paired_difference(row.scores, best_scores, ratio)
+            row.against = "chosen MLP"
+            row.decision = _verdict(row.paired, "better than the MLP",
+                                    "worse than the MLP")
+        if row.details.get("failed"):
+            row.decision = f"failed: {row.details['failed'][0][:120]}"
+    names = list(ref_rows)
+    table = ([ref_rows[n] for n in names[:2]] + steps + [ref_rows[n] for n in names[2:]])
+    runner.close()
+    evaluation["time (s)"] = round(time.perf_counter() - started, 1)
+    evaluation["stopped by the time limit"] = runner.stopped and not runner.interrupted
+    if runner.interrupted:
+        evaluation["interrupted (Ctrl-C)"] = True
+    student = next((s.estimator for s in steps if s.kind == "distillation"), None)
+    result = StudyResult(task, table, everything.model, student, scoring, data,
+                         evaluation)
+    result.summary = _summary(result, ref_rows, best_scores, runner.stopped,
+                              runner.interrupted)
+    return result
+
+
+def _verdict(paired, better, worse):
+    if paired is None:
+        return ""
+    if paired.above_noise:
+        return better
+    if paired.below_noise:
+        return worse
+    return "within noise"
+
+
+def _distillation_step(walk, folds, everything, X, y, classification,
+                       random_state, ratio, runner):
+    """Distil each fold's running best into a student a quarter of its width (plain:
+    no embedding, one member) and judge it against that teacher on the outer rows."""
+    sizes = _unwrap(everything.model).hidden_layer_sizes
+    sizes = tuple(sizes) if hasattr(sizes, "__iter__") else (sizes,)
+    small = tuple(max(4, s // _STUDENT_SHRINK) for s in sizes)
+    calls = []
+    for fold in walk:
+        # The student reads the teacher's fitted preprocessing (frozen): the same
+        # inputs, and the columns dropped as IDs stay dropped on the transfer rows,
+        # where copied names are no longer unique.
+        teacher = fold.model if classification else fold.model.regressor_
+        student = Pipeline([
+            ("prep", FrozenEstimator(teacher["prep"])),
+            ("mlp", clone(teacher["mlp"]).set_params(
+                hidden_layer_sizes=small, num_embedding=None, n_ensemble=1))])
+        calls.append((_distill, (fold.model, student, X, y, fold, classification,
+                                 random_state)))
+    out = runner.run(calls)
+    if out is None:
+        return None
+    details = [o[2] for o in out[:-1]]
+    scores = np.array([d["outer"] for d in details])
+    teacher = np.array([f.outer for f in folds])
+    paired = paired_difference(scores, teacher, ratio)
+    student = out[-1][0]
+    n_student, n_teacher = _n_params(student), _n_params(everything.model)
+    fidelity = float(np.mean([d["fidelity"] for d in details]))
+    predict = float(np.median([d["predict ratio"] for d in details]))
+    setting = (f"student {small}: {n_student:,} vs {n_teacher:,} parameters "
+               f"({n_student / n_teacher:.2f}x), predict time {predict:.2f}x; teacher "
+               f"{teacher.mean():.4f}, fidelity {fidelity:.3f}")
+    decision = ("LOSS: worse than its teacher" if paired.below_noise
+                else "better than its teacher" if paired.above_noise
+                else "within noise of its teacher")
+    return StudyStep("distillation", setting, scores, paired, "teacher", decision,
+                     float(np.mean([o[1] for o in out])), "distillation", student,
+                     {"teacher scores": teacher, "fidelity": fidelity,
+                      "parameter ratio": n_student / n_teacher, "predict ratio": predict})
+
+
+def _summary(result, ref_rows, best_scores, stopped, interrupted=False):
+    """The report's first lines: the verdict a user reads before the table."""
+    lines = []
+    if stopped:
+        lines.append(("Interrupted (Ctrl-C)" if interrupted else "The time limit stopped "
+                      "the study") + "; the table holds the steps that finished.")
+    if best_scores is None:
+        lines.append("No MLP was evaluated.")
+        return lines
+    mlp = float(np.mean(best_scores))
+    scored = {n: r for n, r in ref_rows.items() if np.isfinite(r.mean)}
+    if scored:
+        name, best = max(scored.items(), key=lambda kv: kv[1].mean)
+        gap = (f"{name} - MLP = {best.paired}, "
+               + ("above the noise" if best.paired.above_noise else
+                  "below the noise" if best.paired.below_noise else "within noise"))
+        if best.mean >= mlp:
+            lines.append(f"The chosen MLP ({mlp:.4f}) does not beat the best reference, "
+                         f"{name} ({best.mean:.4f}; {gap}): use {name}.")
+        else:
+            lines.append(f"The chosen MLP ({mlp:.4f}) is ahead of the best reference, "
+                         f"{name} ({best.mean:.4f}; {gap}).")
+    kept = [s.name for s in result.steps if s.kind == "lever" and s.decision == "kept"]
+    lines.append("Levers kept: " + (", ".join(kept) if kept else "none") + ".")
+    student = next((s for s in result.steps if s.kind == "distillation"), None)
+    if student is not None:
+        lines.append(f"Distillation: {student.decision} ({student.paired}).")
+    return lines

@@ -512,7 +512,11 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
         self._numpy_predict = self._plain_cpu_network()
         if not all(np.isfinite(np.asarray(w)).all()
                    for w in (*self.coefs_, *self.intercepts_)):
-            raise ValueError(_NON_FINITE)
+            raise ValueError(_NON_FINITE + self._non_finite_advice(data))
+
+    def _non_finite_advice(self, data):
+        """More of the non-finite-weights message, from what the data says."""
+        return ""
 
     def _finish_lbfgs(self, net, spec, state, data):
         result = net.optimizer_.result_

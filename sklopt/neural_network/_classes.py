@@ -360,6 +360,19 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
+    def _non_finite_advice(self, data):
+        # A target far from unit scale is the usual cause for a regressor, and scaling
+        # the inputs does not help with it.
+        if data is None or getattr(data, "y", None) is None or data.y.numel() < 2:
+            return ""
+        scale = float(data.y.double().std())
+        if not np.isfinite(scale) or scale <= 10:
+            return ""
+        return (f" The target has standard deviation {scale:.3g}: on that scale the "
+                "squared error and its gradients explode. Standardise the target "
+                "(sklearn.compose.TransformedTargetRegressor with a StandardScaler) or "
+                "use TabularMLPRegressor, which does.")
+
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
                  *, solver="adam", alpha=0.0001, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, power_t=0.5,

@@ -291,7 +291,9 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
-            A table with the training table's columns.
+            A table with the training table's columns (extra columns are ignored,
+            and the dropped ones may be left out), or an array with all the training
+            columns in the training order.
 
         Returns
         -------
@@ -323,11 +325,28 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
                 self.feature_names_in_ = np.asarray(X.columns, dtype=object)
                 self.n_features_in_ = X.shape[1]
             else:
-                missing = [c for c in self.feature_names_in_ if c not in X.columns]
+                used = set(self.numeric_columns_) | set(self.categorical_columns_)
+                missing = [c for c in self.feature_names_in_
+                           if c not in X.columns and c in used]
                 if missing:
                     raise ValueError(f"X lacks the columns {missing} it was fitted with.")
-                X = X[list(self.feature_names_in_)]
+                # A dropped column (an ID, a constant) may be left out: it is unused.
+                X = X.reindex(columns=list(self.feature_names_in_))
             return X.reset_index(drop=True)
+        names = getattr(self, "feature_names_in_", None)
+        if not reset and names is not None:
+            # Fitted on a DataFrame, given an array: its columns in the training order.
+            X = np.asarray(X, dtype=object)
+            if X.ndim != 2 or X.shape[1] != len(names):
+                raise ValueError(
+                    f"X has {X.shape[-1] if X.ndim else 0} columns; this preprocessor "
+                    f"was fitted on a DataFrame with {len(names)} columns "
+                    f"({', '.join(map(str, names))}). Pass a DataFrame with those "
+                    "columns or an array with them in that order.")
+            frame = pd.DataFrame(X, columns=list(names))
+            for name in self.numeric_columns_:
+                frame[name] = pd.to_numeric(frame[name], errors="raise")
+            return frame
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan",
                           reset=reset)
         return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])

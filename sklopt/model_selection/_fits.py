@@ -1,0 +1,199 @@
+"""The study's units of work: one fit (or one distillation) on one outer fold, with
+its scores, and the runner that runs them in parallel under one progress bar and a
+time limit."""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.parallel import Parallel, delayed
+
+from ..distillation import DistilledClassifier, DistilledRegressor
+from ..utils._progress import progress_bar
+from ._plan import _DISTILL
+
+
+def _unwrap(model):
+    """The network at the end of a (target-transformed, frozen) pipeline."""
+    while True:
+        if isinstance(model, TransformedTargetRegressor):
+            model = model.regressor_
+        elif isinstance(model, FrozenEstimator):
+            model = model.estimator
+        elif isinstance(model, Pipeline):
+            model = model[-1]
+        else:
+            return model
+
+
+def _n_params(model):
+    net = _unwrap(model)
+    return int(sum(p.numel() for p in net.net_.module_.parameters()))
+
+
+def _validation_score(model):
+    """The network's best score on its early-stopping rows; NaN without early
+    stopping (such a candidate is never selected)."""
+    score = getattr(_unwrap(model), "best_validation_score_", None)
+    return float("nan") if score is None else float(score)
+
+
+@dataclass
+class _Fold:
+    """One outer fold (``test`` None: all rows, for the saved model) and the running
+    best on it."""
+
+    train: np.ndarray
+    test: object
+    config: dict = None
+    model: object = None
+    val: float = float("nan")
+    outer: float = float("nan")
+    seconds: float = float("nan")
+
+
+class _Runner:
+    """Runs fits in parallel with one progress bar over all of them, and stops cleanly
+    at the time limit (the fits under way finish; nothing new starts) or at Ctrl-C."""
+
+    def __init__(self, n_fits, n_jobs, time_limit, verbose):
+        self.n_jobs = n_jobs
+        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+        self.bar = progress_bar(total=n_fits, desc="sklopt study", unit="fit",
+                                disable=not verbose)
+        self.stopped = self.interrupted = False
+
+    def out_of_time(self):
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.stopped = True
+        return self.stopped
+
+    def run(self, calls):
+        """Run ``calls`` (``(function, args)`` pairs); their results in order, or None
+        when the time limit (or Ctrl-C, recorded in ``interrupted``) stopped them."""
+        if self.out_of_time():
+            return None
+        try:
+            return self._run(calls)
+        except KeyboardInterrupt:
+            # Ctrl-C ends the study like the time limit: what finished is reported.
+            self.stopped = self.interrupted = True
+            return None
+
+    def _run(self, calls):
+        results = [None] * len(calls)
+        if self.n_jobs in (None, 1):
+            for i, (func, args) in enumerate(calls):
+                if self.out_of_time():
+                    return None
+                results[i] = func(*args)
+                self.bar.update(1)
+            return results
+        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+        indexed = [delayed(_indexed)(i, func, args)
+                   for i, (func, args) in enumerate(calls)]
+        for i, result in parallel(indexed):
+            results[i] = result
+            self.bar.update(1)
+            if self.out_of_time():
+                return None
+        return results
+
+    def close(self):
+        self.bar.close()
+
+
+def _indexed(i, func, args):
+    return i, func(*args)
+
+
+def _score(model, X, y):
+    return float(model.score(X, y))
+
+
+class _Failed:
+    """A fit that raised: its message, in place of the model."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __repr__(self):
+        return f"failed: {self.message}"
+
+
+def _fit_score(estimator, X, y, fold):
+    """Fit a clone on the fold's training rows; its validation and outer scores. A fit
+    that raises (a candidate that diverges, say) returns a :class:`_Failed` with
+    validation score -inf, so that it is never selected, and outer score NaN."""
+    with warnings.catch_warnings():
+        # Each fit's epoch cap is the budget's; stopping there is expected. Columns
+        # dropped as IDs are reported once, up front.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        t0 = time.perf_counter()
+        try:
+            model = clone(estimator).fit(X.iloc[fold.train], y.iloc[fold.train])
+        except (ValueError, RuntimeError, FloatingPointError) as exc:
+            return _Failed(str(exc)), -np.inf, np.nan, time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        val = _validation_score(model)
+        outer = (float("nan") if fold.test is None
+                 else _score(model, X.iloc[fold.test], y.iloc[fold.test]))
+    return model, val, outer, seconds
+
+
+def _distill(teacher, student, X, y, fold, classification, random_state):
+    """Distil the fold's running best into ``student``; the student alone (a pipeline,
+    target-transformed for regression) and its outer score."""
+    Xtr, ytr = X.iloc[fold.train], y.iloc[fold.train]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        t0 = time.perf_counter()
+        if classification:
+            distiller = DistilledClassifier(teacher, student, fit_teacher=False,
+                                            **_DISTILL, random_state=random_state
+                                            ).fit(Xtr, ytr)
+            model = distiller.student_
+        else:
+            # The teacher learnt the standardised target; so does the student, and
+            # the same standardisation (fitted again on the same rows) wraps it.
+            scaled = teacher.transformer_.transform(ytr.to_numpy().reshape(-1, 1)).ravel()
+            distiller = DistilledRegressor(teacher.regressor_, student, fit_teacher=False,
+                                           **_DISTILL, random_state=random_state
+                                           ).fit(Xtr, scaled)
+            model = TransformedTargetRegressor(
+                regressor=FrozenEstimator(distiller.student_),
+                transformer=StandardScaler()).fit(Xtr, ytr)
+        seconds = time.perf_counter() - t0
+        details = {}
+        if fold.test is not None:
+            Xte, yte = X.iloc[fold.test], y.iloc[fold.test]
+            details["outer"] = _score(model, Xte, yte)
+            t_student = _predict_seconds(model, Xte)
+            t_teacher = _predict_seconds(teacher, Xte)
+            details["predict ratio"] = t_student / t_teacher
+            a, b = model.predict(Xte), teacher.predict(Xte)
+            if classification:
+                details["fidelity"] = float(np.mean(a == b))
+            else:
+                b = np.asarray(b, dtype=float)
+                denom = float(np.sum((b - b.mean()) ** 2)) or 1.0
+                details["fidelity"] = 1.0 - float(np.sum((a - b) ** 2)) / denom
+    return model, seconds, details
+
+
+def _predict_seconds(model, X, repeats=3):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.predict(X)
+        best = min(best, time.perf_counter() - t0)
+    return best

@@ -1,0 +1,160 @@
+"""What the study runs: its budgets, the levers and their candidates, the baseline,
+the references, and how many fits that makes. Each table is the one place to change."""
+
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..neural_network import (MLPClassifier, MLPRegressor, TabularMLPClassifier,
+                              TabularMLPRegressor)
+from ..preprocessing import (GaussianNoise, MinMaxScaler, SmoothClipScaler, SwapNoise,
+                             TabularPreprocessor)
+from ._data import make_preprocessor
+
+#: Cost settings of the study: outer folds, the networks' epoch cap, which candidate
+#: lists of :data:`LEVERS` to walk, and the TabularMLP reference's epoch cap (None:
+#: its own default).
+BUDGETS = {
+    "smoke": {"folds": 3, "max_iter": 15, "levers": "smoke", "tabular_max_iter": 15},
+    "quick": {"folds": 5, "max_iter": 200, "levers": "quick", "tabular_max_iter": None},
+    "full": {"folds": 5, "max_iter": 300, "levers": "full", "tabular_max_iter": None},
+}
+
+#: The levers, in the order the study walks them: lever -> budget -> candidates, each a
+#: dict of parameters of the pipeline ``prep`` (TabularPreprocessor) -> ``mlp``, set
+#: over the running best. The running best itself is always a candidate too.
+LEVERS = {
+    "structure": {
+        "smoke": [{"mlp__hidden_layer_sizes": (16,)}],
+        "quick": [{"mlp__hidden_layer_sizes": h} for h in [(32,), (128,), (128, 64)]],
+        "full": [{"mlp__hidden_layer_sizes": h}
+                 for h in [(32,), (128,), (256,), (64, 64), (128, 64), (128, 128, 64)]],
+    },
+    "activation & init": {
+        "smoke": [{"mlp__activation": "tanh"}],
+        "quick": [{"mlp__activation": "tanh"}, {"mlp__activation": "gelu"},
+                  {"mlp__init": "orthogonal"}],
+        "full": [{"mlp__activation": a} for a in ["tanh", "gelu", "selu", "silu"]]
+        + [{"mlp__init": i} for i in ["xavier_uniform", "orthogonal", "he_normal"]],
+    },
+    "optimizer & learning rate": {
+        "smoke": [{"mlp__learning_rate_init": 3e-3}],
+        "quick": [{"mlp__learning_rate_init": 3e-3},
+                  {"mlp__solver": "adamw", "mlp__learning_rate": "cosine"},
+                  {"mlp__solver": "sgd", "mlp__learning_rate_init": 0.05}],
+        "full": [{"mlp__learning_rate_init": lr} for lr in [3e-4, 3e-3]]
+        + [{"mlp__solver": s, "mlp__learning_rate": "cosine"} for s in ["adam", "adamw"]]
+        + [{"mlp__solver": "rmsprop"},
+           {"mlp__solver": "sgd", "mlp__learning_rate_init": 0.05},
+           {"mlp__solver": "sgd", "mlp__learning_rate_init": 0.05,
+            "mlp__learning_rate": "cosine"}],
+    },
+    "preprocessing & augmentation": {
+        "smoke": [{"prep__scaler": SmoothClipScaler()}],
+        "quick": [{"prep__scaler": SmoothClipScaler()},
+                  {"prep__scaler": StandardScaler()},
+                  {"mlp__augment": GaussianNoise(0.05)},
+                  {"mlp__augment": SwapNoise(0.1)}],
+        "full": [{"prep__scaler": s} for s in [
+            SmoothClipScaler(), StandardScaler(),
+            MinMaxScaler(quantile_range=(1.0, 99.0), clip=True)]]
+        + [{"mlp__augment": a} for a in [GaussianNoise(0.05), GaussianNoise(0.1),
+                                         SwapNoise(0.1), SwapNoise(0.2)]],
+    },
+    "regularization": {
+        "smoke": [{"mlp__alpha": 1e-2}],
+        "quick": [{"mlp__alpha": 1e-2}, {"mlp__penalty": "l1", "mlp__alpha": 1e-4},
+                  {"mlp__dropout": 0.2}],
+        "full": [{"mlp__alpha": a} for a in [1e-5, 1e-3, 1e-2, 1e-1]]
+        + [{"mlp__penalty": "l1", "mlp__alpha": a} for a in [1e-5, 1e-4]]
+        + [{"mlp__dropout": d} for d in [0.1, 0.2, 0.4]]
+        + [{"mlp__label_smoothing": 0.1}],
+    },
+    "embeddings & ensembling": {
+        "smoke": [{"mlp__n_ensemble": 2}],
+        "quick": [{"mlp__num_embedding": "piecewise_linear"}, {"mlp__n_ensemble": 8}],
+        "full": [{"mlp__num_embedding": e} for e in ["piecewise_linear", "periodic"]]
+        + [{"mlp__n_ensemble": k} for k in [4, 8]]
+        + [{"mlp__num_embedding": "piecewise_linear", "mlp__n_ensemble": 8}],
+    },
+}
+
+#: The baseline the walk starts from (besides ``max_iter``, ``random_state`` and
+#: ``device``): early stopping on the validation loss of a fifth of each training
+#: part, best epoch restored; the candidates of a step are compared by their score on
+#: those validation rows.
+BASELINE = {"hidden_layer_sizes": (64,), "early_stopping": True,
+            "early_stopping_on": "loss", "validation_fraction": 0.2,
+            "n_iter_no_change": 20}
+BASELINE_TEXT = "MLP (64,), relu, adam, numeric columns scaled to [0, 1]"
+
+# Width divisor of the distilled student, and the distillers' settings: 3 folds of
+# out-of-fold teacher outputs and a transfer set 4x the rows (half the cost of the
+# distillers' defaults, which the study runs six times).
+_STUDENT_SHRINK = 4
+_DISTILL = {"cv": 3, "n_transfer": 4}
+
+
+def _references(classification, random_state, device, tabular_max_iter):
+    """The references: name -> estimator (trivial and linear first in the table, the
+    strong ones last)."""
+    tab = (TabularMLPClassifier if classification else TabularMLPRegressor)(
+        max_iter=tabular_max_iter, random_state=random_state, device=device)
+    if classification:
+        return {
+            "trivial (class prior)": DummyClassifier(strategy="prior"),
+            "logistic regression": Pipeline([("prep", TabularPreprocessor()), (
+                "model", LogisticRegression(max_iter=1000))]),
+            "hist gradient boosting": Pipeline([("prep", TabularPreprocessor()), (
+                "model", HistGradientBoostingClassifier(random_state=random_state))]),
+            "TabularMLPClassifier": tab,
+        }
+    return {
+        "trivial (mean)": DummyRegressor(),
+        "ridge": Pipeline([("prep", TabularPreprocessor()), ("model", Ridge())]),
+        "hist gradient boosting": Pipeline([("prep", TabularPreprocessor()), (
+            "model", HistGradientBoostingRegressor(random_state=random_state))]),
+        "TabularMLPRegressor": tab,
+    }
+
+
+def _pipeline(task, settings=None, random_state=0, device="auto"):
+    """The baseline pipeline ``prep`` -> ``mlp`` of the study."""
+    settings = settings or BUDGETS["smoke"]
+    mlp = (MLPClassifier if task == "classification" else MLPRegressor)(
+        **BASELINE, max_iter=settings["max_iter"], random_state=random_state,
+        device=device)
+    return Pipeline([("prep", make_preprocessor()), ("mlp", mlp)])
+
+
+def _lever_candidates(budget, levers, task="classification"):
+    """``[(lever, candidates)]`` the study walks: :data:`LEVERS` for ``budget`` (the
+    options the task's network has: label smoothing is for classifiers), or the
+    user's ``levers`` (lever name -> list of parameter dicts), checked."""
+    known = set(_pipeline(task).get_params())
+    if levers is None:
+        return [(name, [c for c in table[BUDGETS[budget]["levers"]] if set(c) <= known])
+                for name, table in LEVERS.items()]
+    if not isinstance(levers, dict) or not all(
+            isinstance(c, (list, tuple)) and all(isinstance(p, dict) for p in c)
+            for c in levers.values()):
+        raise ValueError("levers must be a dict of lever name -> list of parameter "
+                         "dicts (e.g. {'width': [{'mlp__hidden_layer_sizes': (128,)}]}).")
+    unknown = sorted({k for c in levers.values() for p in c for k in p} - known)
+    if unknown:
+        raise ValueError(f"levers name parameters the study's pipeline lacks: {unknown}; "
+                         "its parameters are 'prep__*' and 'mlp__*' (for instance "
+                         "'mlp__hidden_layer_sizes').")
+    return [(str(name), list(c)) for name, c in levers.items()]
+
+
+def planned_fits(budget, n_folds=None, levers=None, task="classification"):
+    """How many fits :func:`run_study` runs with ``budget``: four references on each
+    outer fold, then the baseline, every lever's candidates and the distillation on
+    each outer fold and on all rows (a candidate equal to the running best is not
+    refitted, so a few may be skipped)."""
+    n_folds = BUDGETS[budget]["folds"] if n_folds is None else n_folds
+    candidates = sum(len(c) for _, c in _lever_candidates(budget, levers, task))
+    return 4 * n_folds + (n_folds + 1) * (1 + candidates + 1)
