@@ -29,7 +29,7 @@ student; compare everything with a trivial model, a linear model, gradient
 boosting and TabularMLP on the same outer folds.
 
 Every score is measured on outer folds (shuffled, stratified for
-classification) that the selection never saw. A lever is kept when the 95%
+classification) that no lever's setting was chosen on. A lever is kept when the 95%
 interval of its paired gain over the running best (corrected resampled t-test)
 lies above 0. The report says what was dropped, how it was measured and which
 model to use.
@@ -101,12 +101,14 @@ def _load(args):
             if args.groups not in X.columns:
                 raise DataError(f"--groups {args.groups!r} is not a column of "
                                 f"{args.data}.")
-            groups = X.pop(args.groups).to_numpy()
+            groups = X.pop(args.groups)
         return X, y, task, groups
     if args.target:
         raise ValueError("--target goes with --data.")
     if args.groups:
         raise ValueError("--groups goes with --data.")
+    if args.task != "auto":
+        raise ValueError("--task goes with --data (a built-in data set has its task).")
     X, y, task = load_builtin(args.dataset or "digits")
     return X, y, task, None
 

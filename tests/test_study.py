@@ -158,7 +158,8 @@ def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
     result = run_study(X, y, budget="smoke", levers={"no layer": [{
         "mlp__hidden_layer_sizes": (0,)}]}, random_state=0, device="cpu", verbose=False)
     row = _row(result, "no layer")
-    assert "4 of 4 fits failed, never chosen (hidden_layer_sizes" in row.setting
+    assert ("4 of 4 fits failed, never chosen (ValueError: hidden_layer_sizes"
+            in row.setting)
     assert row.details["per-fold choices"] == [None] * 4
     assert row.decision == "not kept: within noise"
     assert np.all(np.isfinite(row.scores))  # the running best's scores
@@ -215,8 +216,9 @@ def test_study_cli_on_a_csv_drops_ids_and_writes_an_honest_report(tmp_path, caps
     frame = _titanic_like()
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
-    code = main(["study", "--data", str(path), "--target", "survived", "--budget",
-                 "smoke", "--out", str(out), "--quiet", "--device", "cpu"])
+    with pytest.warns(UserWarning, match=r"drops name \(unique per row\), ship"):
+        code = main(["study", "--data", str(path), "--target", "survived", "--budget",
+                     "smoke", "--out", str(out), "--quiet", "--device", "cpu"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "fits" in captured.err  # says up front how many fits it will run
@@ -307,6 +309,31 @@ def test_ctrl_c_ends_the_study_with_what_finished(monkeypatch):
     assert result.best_estimator.predict(X).shape == (150,)
 
 
+def test_ctrl_c_inside_a_network_fit_is_passed_on(monkeypatch):
+    # skorch's training loop catches KeyboardInterrupt and the network only warns
+    # that it was interrupted; the study must stop, not score a half-trained model.
+    from sklopt.model_selection._fits import _Fold
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    calls = []
+
+    from sklopt.neural_network._net import SkloptNet
+
+    original = SkloptNet.run_single_epoch
+
+    def interrupt_the_third_epoch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:  # two epochs of training and validation, then Ctrl-C
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SkloptNet, "run_single_epoch", interrupt_the_third_epoch)
+    model = study_module._pipeline("classification")
+    with pytest.raises(KeyboardInterrupt):
+        study_module._fit_score(model, X, y, _Fold(np.arange(100), np.arange(100, 150)))
+    assert len(calls) == 5
+
+
 def test_groups_column_is_not_a_feature(tmp_path, capsys):
     frame = _titanic_like(n=150)
     frame["family"] = np.arange(150) // 5
@@ -371,6 +398,15 @@ def test_cli_argument_errors(tmp_path, capsys):
         main(["study", "--dataset", "digits", "--budget", "enormous"])
     with pytest.raises(ValueError, match=r"classes 2 \(1\) have fewer rows than the 5"):
         run_study(np.zeros((41, 2)), np.array([0] * 20 + [1] * 20 + [2]))
+    for bad, message in [({"time_limit": float("nan")}, "time_limit must be"),
+                         ({"time_limit": -1}, "time_limit must be"),
+                         ({"n_jobs": 0}, "n_jobs must not be 0"),
+                         ({"levers": {"baseline": []}}, "taken by other rows")]:
+        with pytest.raises(ValueError, match=message):
+            run_study(np.zeros((20, 2)), np.arange(20) % 2, **bad)
+    assert main(["study", "--dataset", "iris", "--task", "regression", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "--task goes with --data" in capsys.readouterr().err
     with pytest.raises(ValueError, match="levers must be"):
         run_study(np.zeros((10, 2)), np.arange(10) % 2, levers=["structure"])
     with pytest.raises(ValueError, match=r"lacks: \['mlp__hidden_sizes'\]"):

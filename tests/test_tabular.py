@@ -58,6 +58,14 @@ def test_preprocessor_drops_ids_and_constants_naming_them(table):
     assert "num__age" in names and "missingindicator_age" in " ".join(names)
     assert any(n.startswith("cat__port_") for n in names)
     assert pre.transform(df).shape == (len(df), len(names))
+    # Unique whole numbers spread wide and in no order are a measurement, not an ID.
+    rng = np.random.RandomState(1)
+    prices = pd.DataFrame({"price": rng.choice(np.arange(10_000, 900_000), 300,
+                                               replace=False)})
+    assert TabularPreprocessor().fit(prices).numeric_columns_ == ["price"]
+    shuffled_ids = pd.DataFrame({"id": rng.permutation(300) + 5000})
+    assert TabularPreprocessor().fit(shuffled_ids.assign(x=1.0, z=rng.normal(size=300))
+                                     ).dropped_columns_[0] == "id (unique per row)"
 
 
 def test_preprocessor_handles_unknown_levels_and_missing_at_predict(table):

@@ -75,7 +75,7 @@ class Paired:
         return f"{self.mean:+.4f} [{self.low:+.4f}, {self.high:+.4f}]"
 
 
-def paired_difference(a, b, test_train_ratio):
+def paired_difference(a, b, test_train_ratio, resolution=0.0):
     """The mean of ``a - b`` over folds with its 95% interval, by the corrected
     resampled t-test (Nadeau & Bengio, 2003).
 
@@ -89,6 +89,11 @@ def paired_difference(a, b, test_train_ratio):
         Scores of two models on the same outer folds.
     test_train_ratio : float
         Mean of n_test / n_train over the folds.
+    resolution : float, default=0.0
+        The smallest step a fold's score can take (``1 / n_test`` for accuracy): the
+        variance of the differences is at least its square, so that folds agreeing by
+        the luck of a row or two (a spread of exactly 0) do not make a zero-width
+        interval.
 
     Returns
     -------
@@ -97,10 +102,10 @@ def paired_difference(a, b, test_train_ratio):
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     k = len(d)
     mean = float(d.mean())
-    var = float(d.var(ddof=1)) if k > 1 else 0.0
-    if k < 2 or var == 0.0:
-        # No spread: identical models give exactly 0, which is not a gain.
+    if k < 2 or not np.any(d):
+        # Identical scores on every fold: no difference, which is not a gain.
         return Paired(mean, mean, mean, 0.0 if mean != 0 else 1.0)
+    var = max(float(d.var(ddof=1)), resolution ** 2)
     se = np.sqrt(var * (1.0 / k + test_train_ratio))
     t = stats.t.ppf(0.975, k - 1)
     p = 2 * stats.t.sf(abs(mean) / se, k - 1)

@@ -2,6 +2,7 @@
 its scores, and the runner that runs them in parallel under one progress bar and a
 time limit."""
 
+import contextlib
 import time
 import warnings
 from dataclasses import dataclass
@@ -9,7 +10,6 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -77,7 +77,9 @@ class _Runner:
 
     def run(self, calls):
         """Run ``calls`` (``(function, args)`` pairs); their results in order, or None
-        when the time limit (or Ctrl-C, recorded in ``interrupted``) stopped them."""
+        when the time limit (or Ctrl-C, recorded in ``interrupted``) stopped them.
+        In one process the fit under way finishes; with ``n_jobs`` > 1 the fits under
+        way are abandoned."""
         if self.out_of_time():
             return None
         try:
@@ -128,24 +130,34 @@ class _Failed:
         return f"failed: {self.message}"
 
 
+@contextlib.contextmanager
+def _quiet_fit():
+    """Silence a fit's warnings (each fit's epoch cap is the budget's, so stopping
+    there is expected; the dropped columns are reported once, up front), but pass on
+    Ctrl-C: a network's training catches it and only warns."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if any("interrupted by user" in str(w.message) for w in caught):
+        raise KeyboardInterrupt
+
+
 def _fit_score(estimator, X, y, fold):
     """Fit a clone on the fold's training rows; its validation and outer scores. A fit
-    that raises (a candidate that diverges, say) returns a :class:`_Failed` with
-    validation score -inf, so that it is never selected, and outer score NaN."""
-    with warnings.catch_warnings():
-        # Each fit's epoch cap is the budget's; stopping there is expected. Columns
-        # dropped as IDs are reported once, up front.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        t0 = time.perf_counter()
+    (or its scoring) that raises returns a :class:`_Failed` with validation score
+    -inf, so that it is never selected, and outer score NaN."""
+    t0 = time.perf_counter()
+    with _quiet_fit():
         try:
             model = clone(estimator).fit(X.iloc[fold.train], y.iloc[fold.train])
-        except (ValueError, RuntimeError, FloatingPointError) as exc:
-            return _Failed(str(exc)), -np.inf, np.nan, time.perf_counter() - t0
-        seconds = time.perf_counter() - t0
-        val = _validation_score(model)
-        outer = (float("nan") if fold.test is None
-                 else _score(model, X.iloc[fold.test], y.iloc[fold.test]))
+            seconds = time.perf_counter() - t0
+            val = _validation_score(model)
+            outer = (float("nan") if fold.test is None
+                     else _score(model, X.iloc[fold.test], y.iloc[fold.test]))
+        except Exception as exc:  # noqa: BLE001 - one failed candidate must not end
+            # a study of hundreds of fits; the row reports it.
+            return _Failed(f"{type(exc).__name__}: {exc}"), -np.inf, np.nan, (
+                time.perf_counter() - t0)
     return model, val, outer, seconds
 
 
@@ -153,9 +165,7 @@ def _distill(teacher, student, X, y, fold, classification, random_state):
     """Distil the fold's running best into ``student``; the student alone (a pipeline,
     target-transformed for regression) and its outer score."""
     Xtr, ytr = X.iloc[fold.train], y.iloc[fold.train]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
+    with _quiet_fit():
         t0 = time.perf_counter()
         if classification:
             distiller = DistilledClassifier(teacher, student, fit_teacher=False,

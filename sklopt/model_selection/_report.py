@@ -100,6 +100,18 @@ def _save_model(estimator, stem):
     return path
 
 
+# Every file write_report may write: --overwrite removes them first.
+_FILES = ("report.md", "summary.csv", "folds.csv", "loss_curves.png", "gains.png",
+          "best_model.safetensors", "best_model.joblib", "student_model.safetensors",
+          "student_model.joblib")
+
+
+def _has_matplotlib():
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def check_out(out, overwrite=False):
     """Refuse an output folder that holds files unless ``overwrite``."""
     out = Path(out)
@@ -127,9 +139,12 @@ def report_lines(result, title="data"):
         "## Results",
         "",
         f"Every score is the {result.scoring} on the outer test folds (mean +/- std over "
-        "the folds); no selection saw those rows. The paired difference compares a row "
-        "with `vs` on the same folds. References run on the same folds: the trivial and "
-        "linear ones come first, the strong ones last.",
+        "the folds). No lever's setting was chosen with those rows; only the decision to "
+        "keep a lever reads them, through the paired test, which keeps a lever only when "
+        "its gain is steady across folds (so the chosen MLP's score can be slightly "
+        "optimistic). The paired "
+        "difference compares a row with `vs` on the same folds. References run on the "
+        "same folds: the trivial and linear ones come first, the strong ones last.",
         "",
         markdown_table(result.table()),
         "",
@@ -161,6 +176,8 @@ def write_report(result, out, title="data", overwrite=False):
     out = Path(out)
     check_out(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
+    for name in _FILES:  # an earlier report's files, not left to mislead
+        (out / name).unlink(missing_ok=True)
     paths = {"summary": out / "summary.csv", "folds": out / "folds.csv"}
     result.table().to_csv(paths["summary"], index=False)
     pd.DataFrame({s.name: s.scores for s in result.steps}).rename_axis(
@@ -175,7 +192,9 @@ def write_report(result, out, title="data", overwrite=False):
     lines = report_lines(result, title)
     for name, path in plots.items():
         lines += [f"## {name.capitalize()}", "", f"![{name}]({path.name})", ""]
-    if not plots:
+    if not plots and _has_matplotlib():
+        lines += ["(No plots: nothing was measured.)", ""]
+    elif not plots:
         lines += ["(Plots skipped: matplotlib is not installed; "
                   "pip install 'sklopt[plot]'.)", ""]
     lines += ["## Files", "",

@@ -18,6 +18,7 @@ How it measures (the report says the same):
 
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ._data import describe_data
-from ._evaluation import PAIRED_TEST, describe_cv, outer_cv, paired_difference
+from ._evaluation import PAIRED_TEST, describe_cv, outer_cv
+from ._evaluation import paired_difference as _paired
 from ._fits import _distill, _Failed, _fit_score, _Fold, _n_params, _Runner, _unwrap
 from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, LEVERS,
                     _lever_candidates, _pipeline, _references, planned_fits)
@@ -161,6 +163,12 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         raise ValueError(f"budget must be one of {sorted(BUDGETS)}; got {budget!r}.")
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}.")
+    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds; got "
+                         f"{time_limit!r}.")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must not be 0: None or 1 runs one fit at a time, N > 1 "
+                         "runs N, -1 one per core.")
     settings = BUDGETS[budget]
     classification = task == "classification"
     started = time.perf_counter()
@@ -178,6 +186,12 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                 f"the classes {rare} have fewer rows than the {settings['folds']} outer "
                 "folds: each fold's training rows and the networks' validation rows "
                 "need every class. Merge the rare classes or drop their rows.")
+    groups_name = None
+    if groups is not None:
+        groups_name = str(getattr(groups, "name", None) or "group")
+        groups = np.asarray(groups)
+        if len(groups) != len(y):
+            raise ValueError(f"groups has {len(groups)} values but y has {len(y)}.")
     splitter = outer_cv(cv, settings["folds"], classification, random_state, groups)
     try:
         splits = list(splitter.split(X, y, groups))
@@ -185,6 +199,12 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         raise ValueError(f"cannot make {settings['folds']} outer folds: {exc}") from None
     folds = [_Fold(train, test) for train, test in splits]
     ratio = float(np.mean([len(f.test) / len(f.train) for f in folds]))
+    # Accuracy moves in steps of one test row: the smallest spread the test allows.
+    step = 1.0 / np.mean([len(f.test) for f in folds]) if classification else 0.0
+
+    def paired_difference(a, b):
+        return _paired(a, b, ratio, step)
+
     everything = _Fold(np.arange(len(X)), None)
     walk = folds + [everything]  # the last "fold" picks the saved model's settings
 
@@ -199,17 +219,28 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     levers = _lever_candidates(budget, levers, task)
     references = _references(classification, random_state, device,
                              settings["tabular_max_iter"])
+    taken = {"baseline", "distillation", *references}
+    clash = [name for name, _ in levers if name in taken]
+    if clash:
+        raise ValueError(f"lever names {clash} are taken by other rows of the table; "
+                         "name the levers otherwise.")
     n_fits = planned_fits(budget, len(folds), dict(levers), task)
     runner = _Runner(n_fits, n_jobs, time_limit, verbose)
     data = describe_data(X, y, task)
+    if data["dropped"]:
+        warnings.warn("The study drops " + ", ".join(data["dropped"]) + ".", UserWarning,
+                      stacklevel=2)
     scoring = "accuracy" if classification else "R^2"
     evaluation = {
-        "outer folds": describe_cv(cv, len(folds), classification,
-                                   None if groups is None else "group"),
+        "outer folds": describe_cv(cv, len(folds), classification, groups_name),
         "seed": random_state, "budget": budget, "planned fits": n_fits,
         "selection": "on each outer fold, the candidate with the best score on the "
-                     "network's early-stopping validation rows (a fifth of that fold's "
-                     "training rows); the saved model: the same on all rows",
+                     "network's early-stopping validation rows (a random fifth of that "
+                     "fold's training rows); the saved model: the same on all rows"
+                     + ("" if groups is None and cv != "time" else
+                        ". Those validation rows ignore the groups and the time order: "
+                        "the outer scores stay honest, but the choice can favour "
+                        "settings that exploit them"),
         "paired test": PAIRED_TEST,
         "keep rule": "a lever is kept when the 95% interval of its paired gain over "
                      "the running best lies above 0",
@@ -245,7 +276,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
             fold.seconds = seconds
         scores = np.array([f.outer for f in folds])
         paired = (None if trivial is None
-                  else paired_difference(scores, trivial.scores, ratio))
+                  else paired_difference(scores, trivial.scores))
         steps.append(StudyStep("baseline", BASELINE_TEXT, scores, paired,
                                "trivial" if paired else "",
                                _verdict(paired, "better than trivial",
@@ -279,15 +310,16 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                 winners.append(best)
             scores = np.array([w[1][2] for w in winners[:-1]])
             before = np.array([f.outer for f in folds])
-            paired = paired_difference(scores, before, ratio)
+            paired = paired_difference(scores, before)
             kept = paired.above_noise
             final_choice = winners[-1][0]
             n_same = sum(w[0] == final_choice for w in winners[:-1])
             if final_choice is None:
-                setting = "no change on all rows"
+                setting = (f"no change (the running best won on all rows and on "
+                           f"{n_same}/{len(folds)} folds)")
             else:
-                setting = _describe(candidates[final_choice])
-            setting += f" (chosen on {n_same}/{len(folds)} folds)"
+                setting = (_describe(candidates[final_choice])
+                           + f" (chosen on {n_same}/{len(folds)} folds)")
             failed = [r[0] for _, r in sum(by_fold.values(), [])
                       if isinstance(r[0], _Failed)]
             if failed:
@@ -309,7 +341,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
 
         if not runner.out_of_time():
             student_row = _distillation_step(walk, folds, everything, X, y,
-                                             classification, random_state, ratio, runner)
+                                             classification, random_state,
+                                             paired_difference, runner)
             if student_row is not None:
                 steps.append(student_row)
 
@@ -317,7 +350,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     best_scores = None if chosen is None else np.array([f.outer for f in folds])
     for row in ref_rows.values():
         if best_scores is not None:
-            row.paired = paired_difference(row.scores, best_scores, ratio)
+            row.paired = paired_difference(row.scores, best_scores)
             row.against = "chosen MLP"
             row.decision = _verdict(row.paired, "better than the MLP",
                                     "worse than the MLP")
@@ -349,22 +382,27 @@ def _verdict(paired, better, worse):
 
 
 def _distillation_step(walk, folds, everything, X, y, classification,
-                       random_state, ratio, runner):
+                       random_state, paired_difference, runner):
     """Distil each fold's running best into a student a quarter of its width (plain:
     no embedding, one member) and judge it against that teacher on the outer rows."""
-    sizes = _unwrap(everything.model).hidden_layer_sizes
-    sizes = tuple(sizes) if hasattr(sizes, "__iter__") else (sizes,)
-    small = tuple(max(4, s // _STUDENT_SHRINK) for s in sizes)
+    def smaller(model):
+        sizes = _unwrap(model).hidden_layer_sizes
+        sizes = tuple(sizes) if hasattr(sizes, "__iter__") else (sizes,)
+        return tuple(max(4, s // _STUDENT_SHRINK) for s in sizes)
+
+    small = smaller(everything.model)
     calls = []
     for fold in walk:
         # The student reads the teacher's fitted preprocessing (frozen): the same
         # inputs, and the columns dropped as IDs stay dropped on the transfer rows,
-        # where copied names are no longer unique.
+        # where copied names are no longer unique. Each fold's teacher has its own
+        # structure, and its student a quarter of it.
         teacher = fold.model if classification else fold.model.regressor_
         student = Pipeline([
             ("prep", FrozenEstimator(teacher["prep"])),
             ("mlp", clone(teacher["mlp"]).set_params(
-                hidden_layer_sizes=small, num_embedding=None, n_ensemble=1))])
+                hidden_layer_sizes=smaller(fold.model), num_embedding=None,
+                n_ensemble=1))])
         calls.append((_distill, (fold.model, student, X, y, fold, classification,
                                  random_state)))
     out = runner.run(calls)
@@ -373,7 +411,7 @@ def _distillation_step(walk, folds, everything, X, y, classification,
     details = [o[2] for o in out[:-1]]
     scores = np.array([d["outer"] for d in details])
     teacher = np.array([f.outer for f in folds])
-    paired = paired_difference(scores, teacher, ratio)
+    paired = paired_difference(scores, teacher)
     student = out[-1][0]
     n_student, n_teacher = _n_params(student), _n_params(everything.model)
     fidelity = float(np.mean([d["fidelity"] for d in details]))

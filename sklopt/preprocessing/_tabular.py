@@ -142,15 +142,21 @@ def _is_categorical(column):
 
 
 def _is_id_like(column):
-    """A column that names each row: unique non-numeric values, or unique integers (a
-    row number or record ID; any subset of rows, a CV fold's, keeps that property)."""
+    """A column that names each row: unique non-numeric values, or unique integers that
+    count rows (a row number or record ID: within twice the row count of each other,
+    or in increasing order). A CV fold's rows keep both properties. Unique whole
+    numbers spread wide and in no order (prices in cents, say) are measurements."""
     n = len(column)
     values = column.dropna()
     if n < 20 or len(values) < n or values.nunique() < n:
         return False
     if _is_categorical(column):
         return True
-    return bool(pd.api.types.is_integer_dtype(column) or np.all(np.mod(values, 1) == 0))
+    if not (pd.api.types.is_integer_dtype(column) or np.all(np.mod(values, 1) == 0)):
+        return False
+    span = float(values.max()) - float(values.min())
+    return bool(span < 2 * n or values.is_monotonic_increasing
+                or values.is_monotonic_decreasing)
 
 
 class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
