@@ -112,14 +112,14 @@ def test_a_fit_leaves_the_process_thread_count_as_it_was(digits):
 
 
 def test_study_on_a_dask_cluster_matches_one_process(tmp_path, capsys):
-    # `sklopt study --scheduler ADDRESS` runs the study's fits on the cluster (n_jobs
-    # -1 by default there); every outer score is the same as in one process.
+    # `sklopt study --scheduler ADDRESS` runs the study's fits on the cluster (every
+    # worker by default); every outer score is the same as in one process.
     distributed = pytest.importorskip("distributed")
     from sklopt._cli import main
 
     args = ["study", "--dataset", "iris", "--budget", "smoke", "--quiet", "--device",
             "cpu"]
-    assert main(args + ["--out", str(tmp_path / "local")]) == 0
+    assert main(args + ["--out", str(tmp_path / "local"), "--n-jobs", "1"]) == 0
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         assert main(args + ["--out", str(tmp_path / "dask"), "--scheduler",

@@ -216,11 +216,12 @@ def test_study_cli_on_a_csv_drops_ids_and_writes_an_honest_report(tmp_path, caps
     frame = _titanic_like()
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
-    with pytest.warns(UserWarning, match=r"drops name \(unique per row\), ship"):
-        code = main(["study", "--data", str(path), "--target", "survived", "--budget",
-                     "smoke", "--out", str(out), "--quiet", "--device", "cpu"])
+    code = main(["study", "--data", str(path), "--target", "survived", "--budget",
+                 "smoke", "--out", str(out), "--quiet", "--device", "cpu"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
+    assert ("sklopt study: warning: The study drops name (unique per row), ship "
+            "(constant).") in captured.err
     assert "fits" in captured.err  # says up front how many fits it will run
     printed = _table_rows(captured.out)
     assert captured.out.count("| step |") == 1  # the table prints once
