@@ -42,3 +42,19 @@ def test_without_a_load_average_the_policy_uses_torch_setting(two_threads, monke
 def test_one_thread_set_by_the_user_is_kept():
     with torch_threads(1):
         assert cpu_threads_for(BIG, 200) == 1
+
+
+def test_an_ensemble_with_embeddings_counts_as_the_work_it_does(two_threads,
+                                                                monkeypatch):
+    # TabularMLP's net: 55 inputs, (128, 128). Alone it is a small net (one thread);
+    # with 8 members and 8-wide embeddings its products are 8x wider and 8x longer.
+    from sklopt.neural_network._spec import ModuleSpec
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    plain = ModuleSpec((55, 128, 128, 2), "relu", "auto", 0.0, False)
+    tabular = ModuleSpec((55, 128, 128, 2), "relu", "auto", 0.0, False,
+                         num_embedding="piecewise_linear", embedding_dim=8, n_ensemble=8)
+    assert tabular.work(256) == ([440, 128, 128, 2], 2048)
+    assert cpu_threads_for(*plain.work(256)) == 1
+    assert cpu_threads_for(*tabular.work(256)) == 2

@@ -364,7 +364,8 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
         criterion = None if criterion is None else criterion(self.out_activation_)
         net.configure(spec, criterion, callbacks, fresh_optimizer, order)
         kind = torch.device(device).type
-        threads = cpu_threads_for(module_spec.layer_units, batch_size) if kind == "cpu" else None
+        threads = (cpu_threads_for(*module_spec.work(batch_size)) if kind == "cpu"
+                   else None)
         cuda = [torch.device(device).index or 0] if kind == "cuda" else []
         with torch_threads(threads), torch.random.fork_rng(devices=cuda), \
                 _tf32(PRECISIONS[self.precision].tf32):
@@ -607,7 +608,7 @@ class BaseMLP(DocLinkMixin, WeightsMixin, CallbackSupportMixin, BaseEstimator,
             module, kind = self._cpu_module(), "cpu-copy"
         # On the CPU, the thread count of the work's size, for the link too: two
         # threads on a busy 2-core machine made a 100-row softmax take 12 ms.
-        threads = (cpu_threads_for(module.spec.layer_units, min(X.shape[0], 65536))
+        threads = (cpu_threads_for(*module.spec.work(min(X.shape[0], 65536)))
                    if kind != "cuda" else None)
         with torch_threads(threads), torch.inference_mode():
             if kind == "cpu-copy":

@@ -25,6 +25,15 @@ class ModuleSpec:
     frequency_scale: float = 0.1
     n_ensemble: int = 1
 
+    def work(self, rows):
+        """``(layer widths, rows)`` as the matrix products see them, for the thread
+        policy: an embedding widens the first layer's input ``embedding_dim`` times,
+        and an ensemble of ``k`` members multiplies the rows by ``k``."""
+        units = list(self.layer_units)
+        if self.num_embedding is not None:
+            units[0] *= self.embedding_dim
+        return units, rows * self.n_ensemble
+
     def same_shape(self, other):
         """Whether ``other`` has the same parameters (warm starts may change only the
         activation, init, dropout and batch norm)."""
