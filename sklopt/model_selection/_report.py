@@ -1,4 +1,4 @@
-"""The study's report: a Markdown page, PNG plots, per-step CV results and the models."""
+"""The study's report: a Markdown page, PNG plots, the per-fold scores and the models."""
 
 import re
 from pathlib import Path

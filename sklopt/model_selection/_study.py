@@ -14,6 +14,9 @@ How it measures (the report says the same):
 * **Keeping is paired.** A lever is kept when its winners beat the running best on the
   same outer folds by more than the noise: the 95% interval of the corrected resampled
   t-test (:func:`~sklopt.model_selection._evaluation.paired_difference`) lies above 0.
+  This keep/drop decision is the one use of the outer test rows beyond reporting (as
+  the study's specification asks); the report says it can make the chosen MLP's row
+  slightly optimistic.
 """
 
 import re
