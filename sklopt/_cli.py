@@ -15,7 +15,7 @@ from . import __version__
 #: The budgets in words (``--help``); their settings are ``BUDGETS`` of the study.
 BUDGET_HELP = {
     "quick": "the default: 5 outer folds, small candidate lists (measured on digits "
-             "on 2 cores: 2 minutes, or 4.5 with --n-jobs 1)",
+             "on 2 cores: 2 to 2.5 minutes, or 4.5 with --n-jobs 1)",
     "full": "5 outer folds, larger candidate lists",
     "smoke": "a trial run: 3 folds, 15 epochs, one candidate per lever",
 }
@@ -30,10 +30,10 @@ student; compare everything with a trivial model, a linear model, gradient
 boosting and TabularMLP on the same outer folds.
 
 Every score is measured on outer folds (shuffled, stratified for
-classification) that no lever's setting was chosen on. A lever is kept when the 95%
-interval of its paired gain over the running best (corrected resampled t-test)
-lies above 0. The report says what was dropped, how it was measured and which
-model to use.
+classification) that no lever's setting was chosen on. A lever is kept when
+the 95% interval of its paired gain over the running best (corrected
+resampled t-test) lies above 0. The report says what was dropped, how it was
+measured and which model to use.
 
 examples:
   sklopt study                                   digits, quick budget
@@ -83,7 +83,9 @@ def _parser():
                        "holds files, unless --overwrite")
     study.add_argument("--overwrite", action="store_true",
                        help="write into a non-empty --out folder")
-    study.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    study.add_argument("--device", default="auto",
+                       help="auto (the default: a GPU when there is one), cpu, cuda or "
+                       "cuda:N")
     study.add_argument("--random-state", type=int, default=0,
                        help="seed of the folds and the models (default: 0)")
     study.add_argument("--quiet", action="store_true", help="no progress bar")

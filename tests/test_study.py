@@ -161,7 +161,7 @@ def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
     assert ("4 of 4 fits failed, never chosen (ValueError: hidden_layer_sizes"
             in row.setting)
     assert row.details["per-fold choices"] == [None] * 4
-    assert row.decision == "not kept: within noise"
+    assert row.decision == "not kept: no difference"
     assert np.all(np.isfinite(row.scores))  # the running best's scores
 
 

@@ -115,7 +115,9 @@ def describe_data(X, y, task):
     }
     if task == "classification":
         counts = y.value_counts()
-        info["target"] = (f"{len(counts)} classes; majority {counts.index[0]!r} "
+        label = counts.index[0]
+        label = label.item() if hasattr(label, "item") else label  # 3, not np.int64(3)
+        info["target"] = (f"{len(counts)} classes; majority {label!r} "
                           f"{counts.iloc[0] / len(y):.3f} of rows")
     else:
         info["target"] = (f"mean {y.mean():.4g}, std {y.std():.4g} (standardised for "

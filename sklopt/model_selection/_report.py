@@ -48,7 +48,10 @@ def _figures(result):
         display.figure_.set_size_inches(8, display.figure_.get_figheight())
         figures["loss curves"] = display.figure_
 
-    rows = [s for s in result.steps if s.paired is not None][::-1]  # first row on top
+    # The trivial model and the baseline against it differ by far more than any other
+    # row; on one axis they would flatten the rest (they are in the table).
+    rows = [s for s in result.steps if s.paired is not None and s.against != "trivial"
+            and not s.name.startswith("trivial")][::-1]  # first row on top
     if rows:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6), layout="constrained")
         means = np.array([s.paired.mean for s in rows])
@@ -190,8 +193,12 @@ def write_report(result, out, title="data", overwrite=False):
     paths.update(plots)
 
     lines = report_lines(result, title)
+    notes = {"paired differences": "The trivial model's row and the baseline's "
+             "difference from it are left out here: they dwarf the rest (see the table)."}
     for name, path in plots.items():
         lines += [f"## {name.capitalize()}", "", f"![{name}]({path.name})", ""]
+        if name in notes:
+            lines += [notes[name], ""]
     if not plots and _has_matplotlib():
         lines += ["(No plots: nothing was measured.)", ""]
     elif not plots:

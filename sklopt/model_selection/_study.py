@@ -228,11 +228,11 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         raise ValueError(f"lever names {clash} are taken by other rows of the table; "
                          "name the levers otherwise.")
     n_fits = planned_fits(budget, len(folds), dict(levers), task)
-    runner = _Runner(n_fits, n_jobs, time_limit, verbose)
     data = describe_data(X, y, task)
-    if data["dropped"]:
+    if data["dropped"]:  # before the progress bar starts drawing
         warnings.warn("The study drops " + ", ".join(data["dropped"]) + ".", UserWarning,
                       stacklevel=2)
+    runner = _Runner(n_fits, n_jobs, time_limit, verbose)
     scoring = "accuracy" if classification else "R^2"
     evaluation = {
         "outer folds": describe_cv(cv, len(folds), classification, groups_name),
@@ -318,11 +318,13 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
             final_choice = winners[-1][0]
             n_same = sum(w[0] == final_choice for w in winners[:-1])
             if final_choice is None:
-                setting = (f"no change (the running best won on all rows and on "
-                           f"{n_same}/{len(folds)} folds)")
+                setting = (f"no change (the running best won on all rows; on the "
+                           f"outer folds, {n_same}/{len(folds)})")
             else:
                 setting = (_describe(candidates[final_choice])
                            + f" (chosen on {n_same}/{len(folds)} folds)")
+                if not paired.above_noise:
+                    setting = "not applied; best on all rows: " + setting
             failed = [r[0] for _, r in sum(by_fold.values(), [])
                       if isinstance(r[0], _Failed)]
             if failed:
@@ -336,7 +338,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                         fold.model, fold.val, fold.outer, fold.seconds = (
                             model, val, outer, sec)
             decision = ("kept" if kept else "not kept: " + (
-                "worse" if paired.below_noise else "within noise"))
+                "worse" if paired.below_noise else
+                "no difference" if paired.low == paired.high == 0 else "within noise"))
             steps.append(StudyStep(lever, setting, scores, paired, "running best",
                                    decision, float(np.mean(seconds)), "lever",
                                    everything.model,
@@ -377,6 +380,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
 def _verdict(paired, better, worse):
     if paired is None:
         return ""
+    if paired.low == paired.high == 0:
+        return "no difference"
     if paired.above_noise:
         return better
     if paired.below_noise:
@@ -419,9 +424,9 @@ def _distillation_step(walk, folds, everything, X, y, classification,
     n_student, n_teacher = _n_params(student), _n_params(everything.model)
     fidelity = float(np.mean([d["fidelity"] for d in details]))
     predict = float(np.median([d["predict ratio"] for d in details]))
-    setting = (f"student {small}: {n_student:,} vs {n_teacher:,} parameters "
-               f"({n_student / n_teacher:.2f}x), predict time {predict:.2f}x; teacher "
-               f"{teacher.mean():.4f}, fidelity {fidelity:.3f}")
+    setting = (f"student {small}: {n_student:,} parameters, {n_student / n_teacher:.2f}x "
+               f"the teacher's {n_teacher:,}; predict time {predict:.2f}x the teacher's; "
+               f"teacher {teacher.mean():.4f}, fidelity {fidelity:.3f}")
     decision = ("LOSS: worse than its teacher" if paired.below_noise
                 else "better than its teacher" if paired.above_noise
                 else "within noise of its teacher")
