@@ -11,26 +11,19 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..distillation import DistilledClassifier, DistilledRegressor
+from ..inspection._plot import _network_estimator
 from ..utils._progress import progress_bar
 from ._plan import _DISTILL
 
 
 def _unwrap(model):
-    """The network at the end of a (target-transformed, frozen) pipeline."""
-    while True:
-        if isinstance(model, TransformedTargetRegressor):
-            model = model.regressor_
-        elif isinstance(model, FrozenEstimator):
-            model = model.estimator
-        elif isinstance(model, Pipeline):
-            model = model[-1]
-        else:
-            return model
+    """The fitted network at the end of a (target-transformed, frozen) pipeline: the
+    inspection plots' own lookup, so that both read models the same way."""
+    return _network_estimator(model)[0]
 
 
 def _n_params(model):
@@ -41,7 +34,10 @@ def _n_params(model):
 def _validation_score(model):
     """The network's best score on its early-stopping rows; NaN without early
     stopping (such a candidate is never selected)."""
-    score = getattr(_unwrap(model), "best_validation_score_", None)
+    try:
+        score = _unwrap(model).best_validation_score_
+    except TypeError:  # not a network (a reference model)
+        return float("nan")
     return float("nan") if score is None else float(score)
 
 
