@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklopt.distillation import DistilledClassifier, DistilledRegressor
 from sklopt.neural_network import MLPClassifier, MLPRegressor
+from sklopt.neural_network._levers import ACTIVATIONS
 
 
 @pytest.fixture(scope="module")
@@ -313,23 +314,132 @@ def test_every_registry_option_is_documented():
         assert all(f"``'{name}'``" in MLPClassifier.__doc__ for name in reg)
 
 
-@pytest.mark.parametrize("kw", [{}, {"activation": "tanh"}, {"activation": "logistic",
-                                                             "precision": "float32"},
-                                {"calibrate": True, "early_stopping": True}])
-def test_small_predictions_through_numpy_match_the_network(digits, kw):
-    X, y = digits
-    clf = mlp(max_iter=3, **kw).fit(X, y)
-    assert clf._numpy_predict
-    small = clf.predict_proba(X[:10])  # numpy
-    big = clf.predict_proba(np.vstack([X] * 2))[:10]  # torch (> 256 rows)
-    np.testing.assert_allclose(small, big, rtol=1e-6, atol=1e-7)
-    clf.intercepts_ = [b + 1.0 for b in clf.intercepts_]  # assignments are honoured
-    np.testing.assert_allclose(clf.predict_proba(X[:10]),
-                               clf.predict_proba(np.vstack([X] * 2))[:10], rtol=1e-6,
-                               atol=1e-7)
+# Every kind of module the core builds: each activation, batch norm, both embeddings,
+# ensembles (with an embedding too), both precisions, a calibrated classifier.
+NETWORK_KINDS = (
+    [{"activation": name} for name in ACTIVATIONS]
+    + [{"batch_norm": True}, {"dropout": 0.3}, {"num_embedding": "periodic"},
+       {"num_embedding": "piecewise_linear"}, {"n_ensemble": 3},
+       {"n_ensemble": 2, "num_embedding": "piecewise_linear", "activation": "gelu"},
+       {"precision": "float32"}, {"calibrate": True, "early_stopping": True}])
 
 
-def test_gelu_and_ensembles_predict_through_torch(digits):
+@pytest.mark.parametrize("kw", NETWORK_KINDS, ids=lambda kw: "-".join(
+    f"{k}={v}" for k, v in kw.items()))
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_small_batches_through_numpy_match_the_network(digits, kw, cls):
+    # Up to NUMPY_PREDICT rows take the numpy forward pass; more rows take torch.
     X, y = digits
-    assert not mlp(max_iter=1, activation="gelu").fit(X, y)._numpy_predict
-    assert not mlp(max_iter=1, n_ensemble=2).fit(X, y)._numpy_predict
+    if cls is MLPRegressor:
+        kw = {k: v for k, v in kw.items() if k != "calibrate"}
+        y = y.astype(float)
+    est = mlp(cls, max_iter=3, **kw).fit(X, y)
+    method = est.predict_proba if cls is MLPClassifier else est.predict
+    assert est._small_batch_output(X[:10]) is not None
+    big = method(np.vstack([X] * 2))  # > 256 rows: torch
+    tol = (dict(rtol=1e-4, atol=1e-6) if est.coefs_[0].dtype == np.float32
+           else dict(rtol=1e-9, atol=1e-12))
+    for rows in (1, 5, 64, 256):
+        np.testing.assert_allclose(method(X[:rows]), big[:rows], **tol)
+    if cls is MLPClassifier:  # the same labels
+        np.testing.assert_array_equal(est.predict(X[:64]),
+                                      est.predict(np.vstack([X] * 2))[:64])
+    est.intercepts_ = [b + 1.0 for b in est.intercepts_]  # assignments are honoured
+    np.testing.assert_allclose(method(X[:10]), method(np.vstack([X] * 2))[:10], **tol)
+
+
+# ----------------------------------------------------------------------------- issue 20
+@pytest.mark.parametrize("kw", [{"dropout": 0.5}, {"dropout": 0.3, "n_ensemble": 2},
+                                {"dropout": 0.2, "early_stopping": True}])
+def test_random_state_is_honoured_when_fits_run_in_threads(digits, kw):
+    # Bug 2: dropout drew from torch's global generator, which threads share, so fits
+    # in threads (joblib's threading backend, Dask threads) differed from the
+    # sequential fit with the same random_state.
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = digits
+
+    def fit(_=None):
+        return mlp(hidden_layer_sizes=(64,), max_iter=5, random_state=0, **kw).fit(X, y)
+
+    sequential = fit()
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(fit, range(4)))
+    for est in threaded:
+        assert est.loss_curve_ == sequential.loss_curve_
+        for a, b in zip(est.coefs_, sequential.coefs_):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_fit_leaves_torchs_global_random_state_alone(digits):
+    import torch
+
+    X, y = digits
+    state = torch.random.get_rng_state()
+    mlp(dropout=0.5, max_iter=2, n_ensemble=2, num_embedding="periodic").fit(X, y)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_calibrate_without_held_out_rows_fails_before_training(digits, capsys):
+    # Bug 3: calibrate=True without early stopping trained all epochs, then raised,
+    # leaving n_iter_ and coefs_ set; partial_fit raised but advanced t_.
+    X, y = digits
+    clf = mlp(calibrate=True, verbose=True, max_iter=30)
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        clf.fit(X, y)
+    assert "Iteration" not in capsys.readouterr().out  # no epoch ran
+    assert not hasattr(clf, "n_iter_") and not hasattr(clf, "coefs_")
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        mlp(calibrate=True, early_stopping=True, solver="lbfgs").fit(X, y)
+    online = mlp(max_iter=30).partial_fit(X, y, classes=np.arange(10))
+    t, coefs = online.t_, [c.copy() for c in online.coefs_]
+    online.set_params(calibrate=True)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="partial_fit"):
+            online.partial_fit(X, y)
+    assert online.t_ == t
+    for a, b in zip(online.coefs_, coefs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_failed_fit_leaves_a_fitted_model_as_it_was(digits):
+    # A refit whose configuration is wrong keeps the model it had: weights, counters,
+    # classes, history.
+    X, y = digits
+    clf = mlp(max_iter=3).fit(X, y)
+    before = {k: v for k, v in vars(clf).items()}
+    proba = clf.predict_proba(X)
+    clf.set_params(calibrate=True)
+    with pytest.raises(ValueError):
+        clf.fit(X[:, :10], y % 3)
+    assert set(vars(clf)) == set(before) and clf.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # A warm start that diverges puts the weights, optimizer and history back.
+    Xr, yr = make_regression(200, 5, random_state=0)
+    warm = mlp(MLPRegressor, max_iter=3, solver="sgd", warm_start=True,
+               learning_rate_init=1e-4).fit(Xr, yr)
+    pred, n_history, t = warm.predict(Xr), len(warm.net_.history), warm.t_
+    optimizer_state = str(warm.net_.optimizer_.state_dict())
+    warm.set_params(learning_rate_init=1e3, max_iter=20)
+    with pytest.raises(ValueError, match="non-finite"):
+        warm.fit(Xr, yr)
+    np.testing.assert_array_equal(warm.predict(Xr), pred)
+    assert len(warm.net_.history) == n_history and warm.t_ == t
+    assert str(warm.net_.optimizer_.state_dict()) == optimizer_state
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_early_stopping_split_is_sklearns_for_multiclass_targets(solver):
+    # Bug 4: sklopt stratified multiclass labels; sklearn stratifies only a target of
+    # one column (binary), so the same seed gave other held-out rows.
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X, y = load_iris(return_X_y=True)
+    for target in (y, y == 2):  # multiclass, binary
+        kw = dict(solver=solver, early_stopping=True, random_state=0, max_iter=5)
+        ours = MLPClassifier(device="cpu", **kw).fit(X, target)
+        theirs = SkMLP(**kw).fit(X, target)
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)

@@ -31,7 +31,6 @@ from sklopt.distillation import (
     DistilledRegressor,
     TeacherNotBetterWarning,
 )
-from sklopt.distillation import _fast
 from sklopt.distillation._loss import DISTILL_LOSSES, distillation_loss
 from sklopt.io import load, save
 from sklopt.neural_network import MLPClassifier, MLPRegressor
@@ -74,6 +73,20 @@ class _Spy:
             return original(est, *args, **kwargs)
 
         monkeypatch.setattr(cls, name, spy)
+
+
+class _FitSpy:
+    """Records the student fits through the MLPs' fit hook (``_fit_hooked``) as
+    ``(mlp, (X, y, loss, extra_target), {"validation", "stop_on", "sample_weight"})``."""
+
+    def __init__(self, monkeypatch, cls):
+        self._spy = _Spy(monkeypatch, cls, "_fit_hooked")
+
+    @property
+    def calls(self):
+        return [(est, (X, y, hook.loss, hook.extra_target),
+                 {"validation": hook.validation, "stop_on": hook.stop_on, **kwargs})
+                for est, (X, y, hook), kwargs in self._spy.calls]
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -155,7 +168,7 @@ def test_soft_weight_zero_with_held_out_rows_equals_the_student_alone(binary):
 def test_defaults_use_out_of_fold_targets_a_transfer_set_and_held_out_rows(
         binary, monkeypatch):
     X, y = binary
-    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    spy = _FitSpy(monkeypatch, MLPClassifier)
     kd = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
                              random_state=0).fit(X, y)
     (_, (X_fit, _, _, extra), kwargs), alone = spy.calls[0], spy.calls[1]
@@ -190,7 +203,7 @@ class _Marked(BaseEstimator):
 def test_synthetic_rows_never_reach_validation_or_scoring(binary, monkeypatch, transfer):
     X, y = binary
     real = {row.tobytes() for row in X}
-    fits = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    fits = _FitSpy(monkeypatch, MLPClassifier)
     probas = _Spy(monkeypatch, MLPClassifier, "predict_proba")
     kd = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
                              transfer=transfer, n_transfer=2, random_state=0).fit(X, y)
@@ -212,7 +225,7 @@ def test_synthetic_rows_never_reach_validation_or_scoring(binary, monkeypatch, t
 def test_early_stopping_monitors_the_distillation_loss_and_keeps_the_best_epoch(
         binary, monkeypatch):
     X, y = binary
-    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    spy = _FitSpy(monkeypatch, MLPClassifier)
     kd = DistilledClassifier(LogisticRegression(),
                              _student(early_stopping=True, max_iter=200, n_iter_no_change=5),
                              temperature=2.0, calibrate=False, random_state=0).fit(X, y)
@@ -269,7 +282,7 @@ def test_soft_weight_one_learns_the_teacher_probabilities():
 
 def test_out_of_fold_targets_differ_from_in_fold(monkeypatch):
     X, y = make_classification(300, 5, flip_y=0.2, random_state=0)
-    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    spy = _FitSpy(monkeypatch, MLPClassifier)
     teacher = KNeighborsClassifier(n_neighbors=1)
     common = dict(soft_weight=1.0, transfer=None, validation_fraction=None)
     DistilledClassifier(teacher, _student(), cv=None, **common).fit(X, y)
@@ -315,7 +328,7 @@ def test_a_list_of_teachers_is_averaged(binary, monkeypatch):
     members = [LogisticRegression(C=0.1), RandomForestClassifier(20, random_state=0)]
     fitted = [clone(m).fit(X, y) for m in members]
     mean = np.mean([m.predict_proba(X) for m in fitted], axis=0)
-    spy = _Spy(monkeypatch, MLPClassifier, "_fit_with_loss")
+    spy = _FitSpy(monkeypatch, MLPClassifier)
     kd = DistilledClassifier(members, _student(), cv=None, transfer=None,
                              validation_fraction=None, soft_weight=1.0).fit(X, y)
     np.testing.assert_allclose(kd.teacher_.predict_proba(X), mean)
@@ -420,20 +433,22 @@ def test_calibration_lowers_held_out_log_loss_of_an_over_confident_student():
     assert cal.calibration_temperature_ > 1.5  # it was over-confident
     assert (log_loss(y_test, cal.predict_proba(X_test))
             < log_loss(y_test, raw.predict_proba(X_test)) - 0.05)
-    # The temperature is folded into the student: it is calibrated by itself, and the
-    # predicted classes do not change.
+    # The temperature is the student network's own (the MLPs' one temperature
+    # scaling): it is calibrated by itself, and the predicted classes do not change.
+    T = cal.calibration_temperature_
+    assert cal.student_.temperature_ == T and raw.student_.temperature_ == 1.0
     np.testing.assert_allclose(cal.student_.predict_proba(X_test), cal.predict_proba(X_test))
     np.testing.assert_array_equal(cal.predict(X_test), raw.predict(X_test))
     # On the held-out rows the calibrated student is no worse than before.
     assert cal.student_score_ >= raw.student_score_
-    # Binary: the student's one logit is divided by T (its output layer is).
-    T = cal.calibration_temperature_
-    np.testing.assert_allclose(cal.student_.coefs_[-1], raw.student_.coefs_[-1] / T)
-    np.testing.assert_allclose(cal.student_.intercepts_[-1], raw.student_.intercepts_[-1] / T)
+    # Binary: the student's one logit is divided by T; its weights are the uncalibrated
+    # student's.
+    for a, b in zip(cal.student_.coefs_, raw.student_.coefs_):
+        np.testing.assert_array_equal(a, b)
     hidden = np.maximum(X_test[:5] @ cal.student_.coefs_[0] + cal.student_.intercepts_[0], 0)
-    np.testing.assert_allclose(
-        cal.predict_proba(X_test[:5])[:, 1],
-        expit(hidden @ cal.student_.coefs_[1] + cal.student_.intercepts_[1]).ravel())
+    logit = (hidden @ cal.student_.coefs_[1] + cal.student_.intercepts_[1]).ravel()
+    for rows in (slice(0, 5), slice(0, 1000)):  # the numpy path and torch's
+        np.testing.assert_allclose(cal.predict_proba(X_test[rows])[:5, 1], expit(logit / T))
     # A student early stopped on the held-out rows is left as it is.
     stopped = DistilledClassifier(LogisticRegression(), _student(early_stopping=True),
                                   random_state=0).fit(X_train, y_train)
@@ -450,13 +465,13 @@ def test_fast_path_matches_the_student(iris, kw, task):
         y = (y > 0).astype(int)
     kd = DistilledClassifier(LogisticRegression(), _student(**kw), cv=None,
                              n_transfer=1).fit(X, y)
-    for rows in (X[:1], X[:7], X[:_fast.FAST_ROWS], X.astype(np.float32)[:3]):
+    for rows in (X[:1], X[:7], X[:64], X.astype(np.float32)[:3]):
         assert kd._fast_output(rows) is not None
         np.testing.assert_allclose(kd.predict_proba(rows),
                                    kd.student_.predict_proba(rows), rtol=1e-6, atol=1e-12)
         np.testing.assert_array_equal(kd.predict(rows), kd.student_.predict(rows))
     # Other input takes the student's own path.
-    for rows in (X[:_fast.FAST_ROWS + 1], X[:2].tolist(), np.c_[X[:2], X[:2]]):
+    for rows in (np.vstack([X] * 2), X[:2].tolist(), np.c_[X[:2], X[:2]]):
         assert kd._fast_output(rows) is None
     with pytest.raises(ValueError, match="features"):
         kd.predict(X[:2, :3])
@@ -475,12 +490,13 @@ def test_fast_path_of_a_float32_student_and_of_the_regressor():
     np.testing.assert_allclose(kd.predict(X[:2]), kd.student_.predict(X[:2]), rtol=1e-6,
                                atol=1e-6)
     assert kd.predict(X[:2]).dtype == kd.student_.predict(X[:2]).dtype
-    # Batch norm has no numpy twin here: the student's own path.
-    bn = DistilledRegressor(LinearRegression(), MLPRegressor(hidden_layer_sizes=(8,), batch_norm=True,
-                                                             max_iter=5, device="cpu"),
+    # Batch norm too: the network's one numpy forward pass covers every module.
+    bn = DistilledRegressor(LinearRegression(), MLPRegressor(hidden_layer_sizes=(8,),
+                                                             batch_norm=True, max_iter=5,
+                                                             device="cpu"),
                             cv=None, transfer=None).fit(X, y)
-    assert not _fast.supports(bn.student_)
-    np.testing.assert_array_equal(bn.predict(X[:2]), bn.student_.predict(X[:2]))
+    assert bn._fast_output(X[:2]) is not None
+    np.testing.assert_allclose(bn.predict(X[:2]), bn.student_.predict(X[:2]), rtol=1e-6)
 
 
 def test_the_saved_student_is_the_student_alone(binary, tmp_path):
@@ -600,7 +616,7 @@ def test_regressor_student_fits_the_blend():
 
 def test_regressor_out_of_fold_transfer_and_held_out_rows(monkeypatch):
     X, y = make_regression(300, 4, noise=10, random_state=0)
-    spy = _Spy(monkeypatch, MLPRegressor, "_fit_with_loss")
+    spy = _FitSpy(monkeypatch, MLPRegressor)
     kd = DistilledRegressor(RandomForestRegressor(n_estimators=10),
                             _reg_student(early_stopping=True), n_transfer=1,
                             random_state=0).fit(X, y / 100)
@@ -647,3 +663,27 @@ def test_the_students_preprocessing_is_fitted_on_the_real_rows_only():
     teacher_inputs = kd.teacher_[-1].coefs_[0].shape[0]
     assert kd.student_[-1].coefs_[0].shape[0] == teacher_inputs == 3  # a, b: x, y
     assert kd.student_[0].dropped_columns_ == ["name (unique per row)"]
+
+
+@pytest.mark.parametrize("student_kw", [{"n_ensemble": 4}, {"num_embedding": "periodic"},
+                                        {"n_ensemble": 2, "batch_norm": False,
+                                         "num_embedding": "piecewise_linear"},
+                                        {"batch_norm": True, "activation": "gelu"}])
+def test_small_batches_of_every_student_kind_answer_as_the_student(student_kw):
+    # Issue 20, bug 1: the distillers' small-batch path re-implemented the forward
+    # pass without ensembles or embeddings (wrong probabilities for <= 64 rows, a
+    # matmul shape error with an embedding); it is now the network's own.
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    kd = DistilledClassifier(LogisticRegression(),
+                             MLPClassifier((16,), max_iter=20, random_state=0,
+                                           device="cpu", **student_kw),
+                             n_transfer=1, random_state=0).fit(X, y)
+    assert kd._fast_output(X[:5]) is not None
+    np.testing.assert_allclose(kd.predict_proba(X[:5]), kd.student_.predict_proba(X[:5]),
+                               rtol=1e-9)
+    np.testing.assert_allclose(kd.predict_proba(X[:5]), kd.predict_proba(X)[:5], rtol=1e-9)
+    np.testing.assert_array_equal(kd.predict(X[:64]), kd.predict(X)[:64])

@@ -61,16 +61,17 @@ def test_keyboard_interrupt_keeps_the_last_completed_epoch(digits):
 NON_FINITE = "Solver produced non-finite parameter weights"
 
 
-def test_a_huge_learning_rate_raises_sklearns_error_and_stops_early():
+def test_a_huge_learning_rate_raises_sklearns_error_and_stops_early(capsys):
     # sklearn's rule: a fit whose weights end non-finite raises its ValueError (no NaN
     # model is ever returned). sklopt stops at the first such epoch, since no later
-    # epoch could change NaN weights.
+    # epoch could change NaN weights, and the failed fit leaves the estimator as it was.
     X, y = make_regression(200, 5, random_state=0)
     reg = MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=1e3,
-                       max_iter=50, random_state=0, device="cpu")
+                       max_iter=50, random_state=0, device="cpu", verbose=True)
     with pytest.raises(ValueError, match=NON_FINITE):
         reg.fit(X, y)
-    assert len(reg.history_) < 50
+    assert capsys.readouterr().out.count("Iteration") < 50
+    assert not hasattr(reg, "coefs_") and not hasattr(reg, "net_")
 
 
 def test_a_diverging_fit_with_early_stopping_keeps_its_best_finite_weights(digits):

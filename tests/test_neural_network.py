@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-import sklopt.neural_network._base as mlp_module
+import sklopt.neural_network._fit as mlp_module
 from sklopt.neural_network import MLPClassifier, MLPRegressor
 from sklopt.neural_network._levers import (
     ACTIVATIONS,
@@ -272,7 +272,7 @@ def test_dropout_and_batch_norm(digits):
     X, y = digits
     clf = small(dropout=0.3, batch_norm=True, max_iter=20).fit(X, y)
     kinds = {type(m).__name__ for m in clf.net_.module_.modules()}
-    assert {"Dropout", "BatchNorm1d"} <= kinds
+    assert {"SeededDropout", "BatchNorm1d"} <= kinds
     assert clf.score(X, y) > 0.9
     # dropout is off at predict time: predictions are deterministic
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))

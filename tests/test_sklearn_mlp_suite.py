@@ -2,7 +2,8 @@
 
 A temporary copy of ``sklearn/neural_network/tests/test_mlp.py`` with only its import
 line rewritten (nothing of sklearn's is copied into this repository) runs in a
-subprocess; every test passes except those that read sklearn's private internals.
+subprocess; every test passes, for two seeds, except the three that read sklearn's private
+internals.
 """
 
 import os
@@ -19,11 +20,12 @@ PRIVATE = {
     "test_gradient": "calls sklearn's private numpy backprop `_loss_grad_lbfgs`",
     "test_learning_rate_warmstart": "reads sklearn's private `_optimizer.learning_rate`",
     "test_adaptive_learning_rate": "reads sklearn's private `_optimizer.learning_rate`",
-    "test_early_stopping_stratified": (
-        "matches the error text of sklearn's internal stratification target (the "
-        "label-binarized column, printed as ['True']); sklopt stratifies on the labels "
-        "and raises the same ValueError naming them"),
 }
+
+
+# sklearn's default global_random_seed and another: a test that passes by the luck of
+# one seed shows.
+SEEDS = (42, 0)
 
 
 def test_sklearn_test_mlp_passes_against_sklopt(tmp_path):
@@ -37,16 +39,17 @@ def test_sklearn_test_mlp_passes_against_sklopt(tmp_path):
         open(src).read())
     assert n == 1, "the import line of sklearn's test_mlp.py changed"
     (tmp_path / "test_mlp_sklopt.py").write_text(text)
-    (tmp_path / "conftest.py").write_text(  # sklearn's global_random_seed, default seed
+    (tmp_path / "conftest.py").write_text(  # sklearn's global_random_seed, two seeds
         "def pytest_generate_tests(metafunc):\n"
         "    if 'global_random_seed' in metafunc.fixturenames:\n"
-        "        metafunc.parametrize('global_random_seed', [42])\n")
+        f"        metafunc.parametrize('global_random_seed', {list(SEEDS)})\n")
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE",
          "--tb=line", "-o", "addopts=", "-W", "ignore", "."],
         capture_output=True, text=True, cwd=tmp_path, timeout=600)
     out = run.stdout + run.stderr
     failed = {f.split("[")[0] for f in re.findall(r"^FAILED \S+::(\S+)", out, re.M)}
     passed = int((re.search(r"(\d+) passed", out) or [0, 0])[1])
     assert failed <= set(PRIVATE), f"public sklearn tests fail: {failed - set(PRIVATE)}"
-    assert passed >= 55, out[-3000:]
+    assert not re.search(r"\d+ errors?\b", out), out[-3000:]
+    assert passed >= 57, out[-3000:]  # all 60 (two seeds) but the 3 private ones

@@ -158,7 +158,8 @@ def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
     result = run_study(X, y, budget="smoke", levers={"no layer": [{
         "mlp__hidden_layer_sizes": (0,)}]}, random_state=0, device="cpu", verbose=False)
     row = _row(result, "no layer")
-    assert ("4 of 4 fits failed, never chosen (ValueError: hidden_layer_sizes"
+    assert ("4 of 4 fits failed, never chosen (InvalidParameterError: The "
+            "'hidden_layer_sizes' parameter"
             in row.setting)
     assert row.details["per-fold choices"] == [None] * 4
     assert row.decision == "not kept: no difference"

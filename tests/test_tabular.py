@@ -8,9 +8,20 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    generate_invalid_param_val,
+    make_constraint,
+    validate_parameter_constraints,
+)
 
 from sklopt.io import load, save
-from sklopt.neural_network import TabularMLPClassifier, TabularMLPRegressor
+from sklopt.neural_network import (
+    MLPClassifier,
+    MLPRegressor,
+    TabularMLPClassifier,
+    TabularMLPRegressor,
+)
 from sklopt.preprocessing import SmoothClipScaler, TabularPreprocessor
 
 SMALL = dict(hidden_layer_sizes=(16,), n_ensemble=2, max_iter=15, random_state=0,
@@ -121,3 +132,100 @@ def test_tabular_mlp_tunes_in_a_grid_search(table):
                               cv=2).fit(df, y)
     assert set(search.cv_results_["param_n_ensemble"]) == {1, 2}
     assert clone(search.best_estimator_).get_params()["n_ensemble"] in (1, 2)
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"precision": "fp8"}, "'precision' parameter"),  # was a raw KeyError: 'fp8'
+    ({"device": "gpu"}, "'device' parameter"),
+    ({"device": "cuda:first"}, "'device' parameter"),
+    ({"hidden_layer_sizes": (0,)}, "'hidden_layer_sizes' parameter"),
+    ({"hidden_layer_sizes": (16, -1)}, "'hidden_layer_sizes' parameter"),
+    ({"hidden_layer_sizes": ("16",)}, "'hidden_layer_sizes' parameter"),
+    ({"num_embedding": "nonsense"}, "'num_embedding' parameter"),
+])
+@pytest.mark.parametrize("cls", [TabularMLPClassifier, TabularMLPRegressor])
+def test_invalid_parameters_are_named_before_training(cls, params, match):
+    # Bug 5: fit skips the inner MLP's validation (nested), so the TabularMLP's own
+    # constraints must be as exact as the MLP's.
+    X, y = np.random.RandomState(0).normal(size=(30, 2)), np.arange(30) % 2
+    with pytest.raises(InvalidParameterError, match=match):
+        cls(**{**SMALL, **params}).fit(X, y)
+
+
+def _rejected(constraints, value):
+    try:
+        validate_parameter_constraints({"p": constraints}, {"p": value}, "caller")
+    except InvalidParameterError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("cls", [TabularMLPClassifier, TabularMLPRegressor])
+def test_tabular_constraints_are_as_exact_as_the_inner_estimators(cls):
+    # Every value the inner MLP (or the TabularPreprocessor) refuses for a parameter
+    # the TabularMLP passes on to it, the TabularMLP refuses too, so the nested fit,
+    # whose validation is skipped, never sees it.
+    inner = [(MLPRegressor if cls is TabularMLPRegressor else MLPClassifier)(),
+             TabularPreprocessor()]
+    own = cls._parameter_constraints
+    checked = set()
+    for est in inner:
+        for param, constraints in est._parameter_constraints.items():
+            if param not in own:
+                continue
+            values = [type("BadType", (), {})(), "nonsense", -1, 0, 1.5, (0,), (4, -1),
+                      "fp8", "gpu", "cuda:x"]
+            for constraint in map(make_constraint, constraints):
+                try:
+                    values.append(generate_invalid_param_val(constraint))
+                except NotImplementedError:
+                    pass
+            for value in values:
+                if _rejected(constraints, value) or (
+                        # the inner MLP checks these in fit, with a ValueError
+                        param == "hidden_layer_sizes" and isinstance(value, tuple)
+                        and any(v < 1 for v in value)) or (
+                        param == "device" and value in ("gpu", "cuda:x", "nonsense")):
+                    assert _rejected(own[param], value), (param, value)
+            checked.add(param)
+    assert {"precision", "device", "hidden_layer_sizes", "num_embedding",
+            "max_categories", "dropout", "n_ensemble"} <= checked
+
+
+@pytest.mark.parametrize("cls", [TabularMLPClassifier, TabularMLPRegressor])
+def test_held_out_rows_are_kept_out_of_the_preprocessing_and_target_scaling(
+        cls, monkeypatch):
+    # Issue 20, bug 8: the preprocessing (and the regressor's target scaling) were
+    # fitted on all rows, the early-stopping rows included.
+    from sklopt.neural_network import MLPClassifier, MLPRegressor
+    from sklopt.preprocessing import TabularPreprocessor
+
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"x": rng.permutation(400) / 10.0,
+                       "colour": rng.choice(["red", "blue", "green"], 400)})
+    y = (df["x"] > 20).to_numpy() if cls is TabularMLPClassifier else df["x"].to_numpy() ** 2
+    seen, hooks = [], []
+    real_fit = TabularPreprocessor.fit_transform
+    monkeypatch.setattr(TabularPreprocessor, "fit_transform", lambda self, X, y=None: (
+        seen.append(X["x"].to_numpy().copy()), real_fit(self, X, y))[1])
+    mlp_cls = MLPClassifier if cls is TabularMLPClassifier else MLPRegressor
+    real_hooked = mlp_cls._fit_hooked
+    monkeypatch.setattr(mlp_cls, "_fit_hooked", lambda self, X, y, hook, **kw: (
+        hooks.append((X, y, hook)), real_hooked(self, X, y, hook, **kw))[1])
+    est = cls(max_iter=3, hidden_layer_sizes=(8,), n_ensemble=2, random_state=0,
+              device="cpu").fit(df, y)
+    (train_x,), ((X_fit, y_fit, hook),) = seen, hooks
+    n_val = len(df) - len(train_x)
+    assert n_val == 80 and len(X_fit) == 320 and len(hook.validation[0]) == 80
+    held_out = np.setdiff1d(df["x"].to_numpy(), train_x)
+    assert len(held_out) == 80  # the preprocessor never saw them
+    if cls is TabularMLPRegressor:
+        # The target's scaling is the training rows', and the network trained and
+        # stopped on that one scaling.
+        y_train, y_held = train_x ** 2, held_out ** 2
+        assert est.target_mean_ == pytest.approx(y_train.mean())
+        assert est.target_scale_ == pytest.approx(y_train.std())
+        assert np.mean(y_fit) == pytest.approx(0.0, abs=1e-9)
+        np.testing.assert_allclose(
+            np.sort(hook.validation[1]),
+            np.sort((y_held - y_train.mean()) / y_train.std()))

@@ -39,11 +39,11 @@ class ProgressBar:
                                      desc=type(estimator).__name__, unit="epoch",
                                      leave=self.leave)
 
-    def on_fit_task_end(self, estimator, context, **kwargs):
+    def on_fit_task_end(self, estimator, context, *, metadata=None):
         if self._bar is None or context.parent is None:
             return False
-        net = getattr(estimator, "net_", None)
-        row = net.history[-1] if net is not None and len(net.history) else {}
+        # The epoch's record (the network publishes its fitted attributes at the end).
+        row = metadata or {}
         postfix = {}
         if "train_loss" in row:
             postfix["loss"] = f"{row['train_loss']:.5g}"

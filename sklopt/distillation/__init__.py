@@ -10,16 +10,16 @@ One ``fit``:
 3. a transfer set is made from the remaining real rows (MUNGE by default) and labelled
    by the teacher;
 4. the student trains on the real rows (a blend of the teacher's soft targets and the
-   labels) and the transfer rows (soft targets alone) through the MLPs' custom-loss
-   hook (the losses are in ``_loss.py``); the same student trained on the labels alone
+   labels) and the transfer rows (soft targets alone) through the MLPs' fit hook
+   (``FitHook``: the losses are in ``_loss.py``); the same student trained on the labels alone
    on the same rows is the reference the teacher is judged against;
 5. a single temperature is fitted on the held-out rows to calibrate the student's
-   probabilities and folded into its output layer.
+   probabilities (the MLPs' own temperature scaling) and becomes the student
+   network's ``temperature_``.
 
-Small batches are predicted by a numpy forward pass of the student (``_fast.py``).
+Small batches are predicted by the student network's own numpy forward pass.
 Modules: ``_common.py`` (defaults and helpers), ``_base.py`` (the shared ``fit``),
-``_classifier.py`` and ``_regressor.py`` (the two distillers), ``_loss.py`` and
-``_fast.py``.
+``_classifier.py`` and ``_regressor.py`` (the two distillers) and ``_loss.py``.
 """
 
 from ._classifier import DistilledClassifier

@@ -29,7 +29,6 @@ from sklearn.utils.validation import (
 
 from ..preprocessing import Munge
 from ..utils._doc_link import DocLinkMixin
-from . import _fast
 from ._common import (_SEED_MAX, MIN_HOLDOUT, TeacherNotBetterWarning, _seed_unset,
                       _concat_rows, _is_2d, _fit_params, _take)
 
@@ -349,18 +348,17 @@ class _BaseDistilled(DocLinkMixin, MetaEstimatorMixin, BaseEstimator, metaclass=
         return X
 
     def _fast_output(self, X):
-        """The student's outputs of a small float array by the numpy forward pass, or
-        None when the input or the student needs the full path."""
+        """The student's outputs of a small float array by the network's numpy
+        forward pass (the student's own small-batch path, without a second input
+        check), or None when the input or the student needs the full path."""
         state = self.__dict__
         student = state.get("student_")
         if (student is None or type(X) is not np.ndarray or X.ndim != 2
-                or not 0 < X.shape[0] <= _fast.FAST_ROWS or X.dtype.kind != "f"
-                or "feature_names_in_" in state
+                or X.dtype.kind != "f" or "feature_names_in_" in state
                 or X.shape[1] != state.get("n_features_in_")
-                or type(student) is not self._mlp_class or not _fast.supports(student)
-                or not np.isfinite(X).all()):
+                or type(student) is not self._mlp_class or not np.isfinite(X).all()):
             return None
-        return _fast.output(student, X)
+        return student._small_batch_output(X)
 
     def predict(self, X):
         """Predict with the student.

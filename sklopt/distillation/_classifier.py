@@ -3,7 +3,7 @@
 from numbers import Real
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+import torch
 from sklearn.base import (
     ClassifierMixin,
     is_classifier,
@@ -20,8 +20,9 @@ from sklearn.utils.validation import (
 )
 
 from ..neural_network import MLPClassifier
+from ..neural_network._calibration import fit_temperature
 from ._loss import distillation_loss
-from ._common import (CHI2_1_95, DEFAULT_STUDENT, CALIBRATION_BOUNDS, _concat_rows, _cat,
+from ._common import (DEFAULT_STUDENT, CALIBRATION_BOUNDS, _concat_rows, _cat,
                       _split_student, _prefix_transform, _fit_mlp_student)
 from ._base import _BaseDistilled
 
@@ -34,32 +35,6 @@ def _tempered(log_proba, temperature):
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def _fit_temperature(log_proba, y_index, sample_weight):
-    """The temperature ``T >= 1`` minimising the (weighted) log loss of
-    ``softmax(log_proba / T)`` against class indices ``y_index``; 1 unless the fit is
-    significantly better: a likelihood-ratio test at the 5% level (twice the log-loss
-    gain over the rows above the chi-square(1) quantile 3.84). The student was early
-    stopped on the same rows, so on a few dozen rows a temperature would mostly fit
-    their noise."""
-    log_proba = np.maximum(log_proba, np.log(np.finfo(np.float64).tiny))
-    rows = np.arange(len(y_index))
-    w = np.ones(len(rows)) if sample_weight is None else np.asarray(sample_weight)
-    n_eff = w.sum() ** 2 / (w**2).sum()  # Kish's effective number of rows
-
-    def nll(log_t):
-        z = log_proba / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(z).sum(axis=1))
-        return float(np.average(lse - z[rows, y_index], weights=sample_weight))
-
-    lo, hi = np.log(CALIBRATION_BOUNDS)
-    result = minimize_scalar(nll, bounds=(lo, hi), method="bounded",
-                             options={"xatol": 1e-4})
-    if result.success and 2.0 * n_eff * (nll(0.0) - result.fun) > CHI2_1_95:
-        return float(np.exp(result.x))
-    return 1.0
 
 
 class DistilledClassifier(ClassifierMixin, _BaseDistilled):
@@ -154,9 +129,10 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
     calibrate : bool, default=True
         Fit a single temperature ``T >= 1`` on the held-out rows that minimises the
         student's log loss there (temperature scaling), keep it when it lowers that log
-        loss significantly (a likelihood-ratio test at 5%), and divide the student's
-        output layer by it, so that ``student_`` (and ``predict_proba``) are calibrated
-        by themselves.
+        loss significantly (a likelihood-ratio test at 5%), and set it as the student
+        network's ``temperature_`` (the one temperature scaling of sklopt, that of
+        ``MLPClassifier(calibrate=True)``), so that ``student_`` (and
+        ``predict_proba``) are calibrated by themselves.
     random_state : int, RandomState instance or None, default=None
         Seeds the folds, the held-out split, the transfer set and every
         ``random_state`` of the teacher, student and augmenter that is None, so that
@@ -184,7 +160,8 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
         Negative log loss on the held-out rows of the same student trained on the
         labels alone (same rows, initial weights and early stopping, not calibrated).
     calibration_temperature_ : float
-        The temperature the student's output layer was divided by (1.0: none).
+        The temperature the student's logits are divided by (its network's
+        ``temperature_``; 1.0: none).
     transfer_size_ : int
         Number of transfer rows the student trained on.
     fidelity_ : float
@@ -364,15 +341,18 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
         if validation is None or not self.calibrate:
             return
         X_val, y_val, _, sw_val = validation
-        proba = self.student_.predict_proba(X_val)
-        with np.errstate(divide="ignore"):
-            log_proba = np.log(proba)
-        T = _fit_temperature(log_proba, np.searchsorted(self.classes_, y_val), sw_val)
-        if T != 1.0:
-            mlp = _split_student(self.student_, MLPClassifier)[1]
-            # softmax(z / T) = the output layer's weights and bias divided by T.
-            mlp.coefs_ = [*mlp.coefs_[:-1], mlp.coefs_[-1] / T]
-            mlp.intercepts_ = [*mlp.intercepts_[:-1], mlp.intercepts_[-1] / T]
+        prefix, mlp = _split_student(self.student_, MLPClassifier)
+        Xt = X_val if prefix is None else prefix.transform(X_val)
+        raw, _ = mlp._raw(Xt)
+        # Class indices, or the binary network's one 0/1 column.
+        index = np.searchsorted(self.classes_, y_val)
+        target = torch.from_numpy(index if mlp.out_activation_ == "softmax"
+                                  else index[:, None].astype(np.float64))
+        # The one temperature scaling of sklopt, here softening only and kept only
+        # when the likelihood-ratio test says it is better than none.
+        T = fit_temperature(raw, target, mlp.out_activation_, sw_val,
+                            bounds=CALIBRATION_BOUNDS, test=True)
+        mlp.temperature_ = T
         self.calibration_temperature_ = T
 
     def _score(self, y, proba, sample_weight):

@@ -6,9 +6,9 @@ import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import (
-    _num_samples,
-)
+from sklearn.utils.validation import _num_samples
+
+from ..neural_network._fit import FitHook
 
 
 
@@ -24,7 +24,6 @@ DEFAULT_STUDENT = dict(hidden_layer_sizes=(32,), batch_size=512, learning_rate_i
 # stopped on the held-out rows it is calibrated on; a sharpening temperature fitted
 # there mostly fits their noise (docs/distillation.md).
 CALIBRATION_BOUNDS = (1.0, 20.0)
-CHI2_1_95 = 3.841  # 95% quantile of chi-square with 1 degree of freedom
 
 
 class TeacherNotBetterWarning(UserWarning):
@@ -138,5 +137,5 @@ def _fit_mlp_student(mlp, prefix, Xt, y, loss, extra, sample_weight, held_out):
         else:
             X_val = held_out[0] if prefix is None else prefix.transform(held_out[0])
             validation, stop_on = (X_val, *held_out[1:]), "loss"
-    mlp._fit_with_loss(Xt, y, loss, extra, sample_weight=sample_weight,
-                       validation=validation, stop_on=stop_on)
+    mlp._fit_hooked(Xt, y, FitHook(loss=loss, extra_target=extra, validation=validation,
+                                   stop_on=stop_on), sample_weight=sample_weight)

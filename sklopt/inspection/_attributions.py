@@ -1,7 +1,9 @@
 """Feature attributions of sklopt networks, given on the columns the user passed.
 
-captum computes the attributions on the network's input; they are then carried back
-through the Pipeline's preprocessing steps (``_columns.py``) to the user's columns.
+The attribution methods: captum computes the attributions on the network's input (found
+by ``_lookup.py``); they are then carried back through the preprocessing steps to the
+user's columns (``_columns.py``) and returned as an ``Attributions`` Bunch
+(``_attribution_result.py``).
 """
 
 import warnings
@@ -13,14 +15,13 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import is_classifier
-from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
 
-from ..distillation import DistilledClassifier, DistilledRegressor
-from ..neural_network import MLPClassifier, MLPRegressor
 from ..utils import torch_threads
-from ._columns import column_sources
+from ._attribution_result import Attributions
+from ._columns import _data_matrix, _to_user_columns, _user_columns, _user_names
+from ._lookup import find_network
 
 METHODS = ("integrated_gradients", "gradient_shap", "gradient_x_input", "smoothgrad")
 BASELINES = ("mean", "median", "zeros")
@@ -91,38 +92,6 @@ def _row_gradients(forward_fn, inputs, target_ind=None, additional_forward_args=
         return torch.autograd.grad(out.sum(), inputs)
 
 
-# ------------------------------------------------------------------ the estimator
-
-
-def _split(estimator):
-    """The preprocessing steps before the network and the fitted sklopt network."""
-    steps, seen = [], estimator
-    while True:
-        if isinstance(seen, (MLPClassifier, MLPRegressor)):
-            check_is_fitted(seen)
-            for name, step in steps:
-                check_is_fitted(step, msg=f"Pipeline step {name!r} ({type(step).__name__})"
-                                " is not fitted yet; fit the pipeline first.")
-            return steps, seen
-        if isinstance(seen, Pipeline):
-            steps += [(name, step) for name, step in seen.steps[:-1]
-                      if step is not None and not (isinstance(step, str)
-                                                   and step == "passthrough")]
-            seen = seen.steps[-1][1]
-        elif isinstance(seen, (DistilledClassifier, DistilledRegressor)):
-            check_is_fitted(seen, "student_")
-            seen = seen.student_
-        elif hasattr(seen, "best_estimator_"):
-            seen = seen.best_estimator_
-        else:
-            raise TypeError(
-                f"feature_attributions explains sklopt networks; got {type(estimator).__name__}"
-                f" (final estimator: {type(seen).__name__}). Pass a fitted sklopt "
-                "MLPClassifier / MLPRegressor, a DistilledClassifier / DistilledRegressor, "
-                "or a Pipeline ending in one."
-            )
-
-
 def _transform(steps, model, X):
     """X after each preprocessing step; the last entry is the network's input as a
     dense float64 array, validated like the network's own predict does."""
@@ -133,133 +102,6 @@ def _transform(steps, model, X):
                       dtype=(np.float64, np.float32))
     Z = Z.toarray() if sp.issparse(Z) else Z
     return seen, np.require(Z, dtype=np.float64, requirements=["C", "W"])
-
-
-def _n_columns(A):
-    return A.shape[1] if hasattr(A, "shape") else np.shape(A)[1]
-
-
-def _column(A, j):
-    if isinstance(A, pd.DataFrame):
-        return A.iloc[:, j].to_numpy()
-    if sp.issparse(A):
-        return A[:, [j]].toarray().ravel()
-    return np.asarray(A)[:, j]
-
-
-def _user_names(X, steps, model):
-    first = steps[0][1] if steps else model
-    names = getattr(first, "feature_names_in_", None)
-    if names is None and isinstance(X, pd.DataFrame):
-        names = X.columns
-    if names is None:
-        return [f"x{i}" for i in range(_n_columns(X))]
-    return [str(n) for n in names]
-
-
-def _output_names(steps, k, user_names):
-    """Names of the output columns of step ``k``."""
-    try:
-        names = user_names
-        for _, step in steps[:k + 1]:
-            names = step.get_feature_names_out(names)
-        return [str(n) for n in names]
-    except Exception:  # a step without output names: fall back on the step's own
-        pass
-    name, step = steps[k]
-    try:
-        return [str(n) for n in step.get_feature_names_out()]
-    except Exception:
-        return None
-
-
-# ------------------------------------------------------------------ back to user columns
-
-
-def _user_columns(steps, seen, user_names):
-    """Where each network input column lands: an index into the returned names.
-
-    Steps are walked from the network back to the user's input; a column whose origin
-    is unknown stays on the output column of that step (named as such), with a warning.
-
-    Returns
-    -------
-    destination : ndarray of int, shape (n_net_inputs,)
-    names : list of str
-    kept : ndarray of int
-        The user columns among ``names`` (they come first).
-    extra_data : list of ndarray
-        The values of the columns that stayed on a step's output.
-    """
-    n_net = _n_columns(seen[-1])
-    current = np.arange(n_net)  # column of the current step's output
-    stuck = np.full(n_net, -1)  # index into `extra` once a column stays put
-    extra_names, extra_steps, extra_data = [], [], []
-    for k in reversed(range(len(steps))):
-        name, step = steps[k]
-        n_in, n_out = _n_columns(seen[k]), _n_columns(seen[k + 1])
-        unknown = []
-        sources = column_sources(step, n_in, unknown, f"{name}/")
-        if sources is None or len(sources) != n_out:
-            sources = np.full(n_out, -1)
-            unknown = unknown or [f"{name}/{type(step).__name__}"]
-        live = stuck < 0
-        source = np.full(n_net, -1)
-        source[live] = sources[current[live]]
-        blocked = live & (source < 0)
-        if blocked.any():
-            out_names = _output_names(steps, k, user_names) or [
-                f"{name}__x{j}" for j in range(n_out)]
-            new = []
-            for j in np.unique(current[blocked]):
-                label = out_names[j]
-                if label in extra_names:
-                    label = f"{name}__{label}"
-                stuck[blocked & (current == j)] = len(extra_names)
-                extra_steps.append(name)
-                extra_names.append(label)
-                extra_data.append(_column(seen[k + 1], j))
-                new.append(label)
-            warnings.warn(
-                f"Attributions cannot be carried back through {', '.join(unknown)} (not a "
-                "per-feature or encoding transformer that sklopt knows); they are given "
-                f"on its output columns: {', '.join(new[:8])}"
-                f"{', ...' if len(new) > 8 else ''}.",
-                UserWarning, stacklevel=3,
-            )
-        current = np.where(stuck < 0, source, current)
-    # Every user column is listed (one the pipeline drops gets zeros, which is true),
-    # unless some attributions stayed on a step's outputs: then only the user columns
-    # that attributions reach, since the columns behind that step are not known.
-    kept = np.arange(len(user_names))
-    if extra_names:
-        kept = np.unique(current[stuck < 0])
-    position = np.full(len(user_names), -1)
-    position[kept] = np.arange(len(kept))
-    destination = np.where(stuck < 0, position[np.where(stuck < 0, current, 0)],
-                           len(kept) + stuck)
-    names = [user_names[j] for j in kept]
-    names += [f"{step}__{label}" if label in names else label
-              for step, label in zip(extra_steps, extra_names)]
-    return destination, names, kept, extra_data
-
-
-def _to_user_columns(values, destination, n_columns):
-    """Sum the attributions of the network inputs that share a destination column."""
-    fold = np.zeros((len(destination), n_columns))
-    fold[np.arange(len(destination)), destination] = 1.0
-    if values.ndim == 2:
-        return values @ fold
-    return np.einsum("ndk,dp->npk", values, fold)
-
-
-def _data_matrix(X, kept, extra_data):
-    """The values of the explained columns, numeric where they are, else objects."""
-    columns = [_column(X, j) for j in kept] + list(extra_data)
-    try:
-        return np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
-    except (TypeError, ValueError):
-        return np.column_stack([np.asarray(c, dtype=object) for c in columns])
 
 
 # ------------------------------------------------------------------ baselines
@@ -512,9 +354,14 @@ def feature_attributions(estimator, X, *, method="integrated_gradients", baselin
     Parameters
     ----------
     estimator : estimator
-        A fitted sklopt ``MLPClassifier`` / ``MLPRegressor``, a ``DistilledClassifier``
-        / ``DistilledRegressor`` (its student is explained), a :class:`~sklearn.pipeline.Pipeline`
-        ending in one of them, or a fitted search whose best estimator is one.
+        A fitted sklopt ``MLPClassifier`` / ``MLPRegressor`` or ``TabularMLPClassifier``
+        / ``TabularMLPRegressor``, or one inside a :class:`~sklearn.pipeline.Pipeline`
+        (as its last step), a ``DistilledClassifier`` / ``DistilledRegressor`` (its
+        student is explained), a :class:`~sklearn.compose.TransformedTargetRegressor`,
+        a :class:`~sklearn.frozen.FrozenEstimator` or a fitted search (its best
+        estimator), nested to any depth. Behind a ``TransformedTargetRegressor`` or in
+        a ``TabularMLPRegressor``, the network predicts the transformed (standardised)
+        target: the attributions and ``base_values`` are on that scale.
     X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
         The rows to explain, as passed to ``estimator.predict``.
     method : {"integrated_gradients", "gradient_shap", "gradient_x_input", \
@@ -627,7 +474,7 @@ def feature_attributions(estimator, X, *, method="integrated_gradients", baselin
                                    or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"batch_size must be None or an integer >= 1; got {batch_size!r}.")
 
-    steps, model = _split(estimator)
+    steps, model = find_network(estimator)[:2]
     seen, Z = _transform(steps, model, X)
     user_names = _user_names(X, steps, model)
     if method in ("integrated_gradients", "gradient_shap"):
@@ -674,91 +521,3 @@ def feature_attributions(estimator, X, *, method="integrated_gradients", baselin
         feature_names_in=np.asarray(user_names, dtype=object),
         method=method,
     )
-
-
-class Attributions(Bunch):
-    """The Bunch that :func:`feature_attributions` returns.
-
-    A :class:`~sklearn.utils.Bunch` whose ``values`` attribute is the attributions array
-    (as in shap), not the dict method; ``to_shap()`` converts it.
-    """
-
-    @property
-    def values(self):
-        return self["values"]
-
-    def to_shap(self, output=None):
-        """The attributions as a ``shap.Explanation``; see :func:`to_shap`."""
-        return to_shap(self, output=output)
-
-
-def to_shap(attributions, output=None):
-    """The result of :func:`feature_attributions` as a ``shap.Explanation``, for shap's
-    plots (``shap.plots.beeswarm``, ``waterfall``, ...).
-
-    Parameters
-    ----------
-    attributions : Bunch
-        Returned by :func:`feature_attributions`.
-    output : label, default=None
-        With 3-D ``values`` (several outputs), the class label / output index to keep;
-        None keeps all (shap's multi-output Explanation).
-
-    Returns
-    -------
-    explanation : shap.Explanation
-        ``values``, ``base_values``, ``data`` (non-numeric columns as category codes,
-        their values in ``display_data``) and ``feature_names``.
-
-    Raises
-    ------
-    ImportError
-        When shap is not installed.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from sklopt.inspection import feature_attributions, to_shap
-    >>> from sklopt.neural_network import MLPRegressor
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=50, random_state=0,
-    ...                    device="cpu").fit(X, y)
-    >>> explanation = to_shap(feature_attributions(reg, X[:20]))
-    >>> explanation.values.shape
-    (20, 10)
-    """
-    try:
-        import shap
-    except ImportError as exc:
-        raise ImportError(
-            "to_shap needs shap; install it with pip install shap."
-        ) from exc
-    values, base_values = attributions.values, attributions.base_values
-    if output is not None:
-        if values.ndim != 3:
-            raise ValueError("output selects among several outputs; values are 2-D.")
-        found = np.flatnonzero(np.asarray(attributions.outputs) == output)
-        if len(found) != 1:
-            raise ValueError(f"output={output!r} is not one of "
-                             f"{np.asarray(attributions.outputs).tolist()}.")
-        values = values[:, :, found[0]]
-        base_values = None if base_values is None else base_values[:, found[0]]
-    data = attributions.data
-    display_data = None
-    if data.dtype == object:
-        display_data = data
-        data = np.column_stack([_numeric(data[:, j]) for j in range(data.shape[1])])
-    if base_values is None:
-        base_values = np.zeros(values.shape[:1] + values.shape[2:])
-    return shap.Explanation(values=values, base_values=base_values, data=data,
-                            display_data=display_data,
-                            feature_names=[str(n) for n in attributions.feature_names])
-
-
-def _numeric(column):
-    """A column as floats: itself when numeric, else its category codes."""
-    try:
-        return np.asarray(column, dtype=np.float64)
-    except (TypeError, ValueError):
-        codes, _ = pd.factorize(pd.Series(column), sort=True)
-        return np.where(codes < 0, np.nan, codes).astype(np.float64)

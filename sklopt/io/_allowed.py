@@ -4,26 +4,46 @@ A file names each estimator by one of these public paths; :func:`sklopt.io.load`
 refuses any other name before importing anything, so a crafted file cannot make it
 import a module (``sklopt.__main__``, a third-party package, ...) or build an object of
 another kind. Every class here keeps its fitted state as arrays, numbers and strings.
-Adding a class is one line.
+
+The sklopt part is derived from the public API, once, when ``sklopt.io`` is imported:
+every scikit-learn estimator class (a ``BaseEstimator`` subclass, base classes
+``Base*`` aside) named in the ``__all__`` of a public sklopt subpackage, by that public
+path (``sklopt.preprocessing.MinorityInterpolation``). A new public estimator is thus
+savable without an edit here (``tests/test_io.py`` round-trips every one of them). The
+third-party part is written by hand; adding a class is one line.
 """
 
-ALLOWED_CLASSES = frozenset({
-    # sklopt
-    "sklopt.neural_network.MLPClassifier",
-    "sklopt.neural_network.MLPRegressor",
-    "sklopt.neural_network.TabularMLPClassifier",
-    "sklopt.neural_network.TabularMLPRegressor",
-    "sklopt.preprocessing.SmoothClipScaler",
-    "sklopt.preprocessing.TabularPreprocessor",
-    "sklopt.distillation.DistilledClassifier",
-    "sklopt.distillation.DistilledRegressor",
-    "sklopt.preprocessing.MinMaxScaler",
-    "sklopt.preprocessing.GaussianNoise",
-    "sklopt.preprocessing.SwapNoise",
-    "sklopt.preprocessing.FeatureMask",
-    "sklopt.preprocessing.Mixup",
-    "sklopt.preprocessing.CutMix",
-    "sklopt.preprocessing.Munge",
+import importlib
+import pkgutil
+
+from sklearn.base import BaseEstimator
+
+# Subpackages whose names are not estimators a file may name (this one).
+_NOT_ESTIMATOR_SUBPACKAGES = frozenset({"io"})
+
+
+def _public_sklopt_estimators():
+    """``sklopt.<subpackage>.<Name>`` for every BaseEstimator subclass in the
+    ``__all__`` of a public (no leading underscore) sklopt subpackage, except the base
+    classes (``Base*``, not meant to be used directly)."""
+    import sklopt
+
+    paths = set()
+    for info in pkgutil.iter_modules(sklopt.__path__):
+        if (not info.ispkg or info.name.startswith("_")
+                or info.name in _NOT_ESTIMATOR_SUBPACKAGES):
+            continue
+        module_name = f"sklopt.{info.name}"
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if (isinstance(obj, type) and issubclass(obj, BaseEstimator)
+                    and not name.startswith("Base")):
+                paths.add(f"{module_name}.{name}")
+    return paths
+
+
+_THIRD_PARTY_CLASSES = frozenset({
     # scikit-learn: composition
     "sklearn.pipeline.Pipeline",
     "sklearn.pipeline.FeatureUnion",
@@ -71,11 +91,11 @@ ALLOWED_CLASSES = frozenset({
     "sklearn.ensemble.RandomForestRegressor",
 })
 
+ALLOWED_CLASSES = frozenset(_public_sklopt_estimators() | _THIRD_PARTY_CLASSES)
+
 
 def public_path(cls):
     """The allow-listed public path of ``cls`` (None when it is not allowed)."""
-    import importlib
-
     for path in ALLOWED_CLASSES:
         module, _, name = path.rpartition(".")
         if name == cls.__name__ and cls.__module__.startswith(module.split(".")[0] + "."):

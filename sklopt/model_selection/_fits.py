@@ -15,15 +15,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..distillation import DistilledClassifier, DistilledRegressor
-from ..inspection._plot import _network_estimator
+from ..inspection._lookup import find_network
 from ..utils._progress import progress_bar
 from ._plan import _DISTILL
 
 
 def _unwrap(model):
     """The fitted network at the end of a (target-transformed, frozen) pipeline: the
-    inspection plots' own lookup, so that both read models the same way."""
-    return _network_estimator(model)[0]
+    inspection package's lookup, so that the study and the plots read models the same
+    way."""
+    return find_network(model).network
 
 
 def _n_params(model):

@@ -30,18 +30,23 @@ def _figures(result):
     except ImportError:                  # saving, so none shows up in a notebook
         return {}
     from ..inspection import LossCurveDisplay
-    from ..inspection._plot import _loss_label, _network_estimator
+    from ..inspection._loss_curve import _loss_label
+    from ..inspection._lookup import find_network
 
     figures = {}
     models = {"chosen MLP (all rows)": (result.best_estimator, False),
               "distilled student (all rows)": (result.student, True)}
     models = {k: v for k, v in models.items() if v[0] is not None}
     if models:
-        nets = {name: _network_estimator(model)[0] for name, (model, _) in models.items()}
+        # The student is saved without its distiller: the lookup cannot tell that it
+        # trained on the distillation loss, so that is said here.
+        found = {name: find_network(model) for name, (model, _) in models.items()}
         # One panel per kind of loss: the student's distillation loss is not a log-loss.
         display = LossCurveDisplay(
-            {name: net.history_ for name, net in nets.items()},
-            loss_labels={name: _loss_label(nets[name], distilled)
+            {name: f.network.history_ for name, f in found.items()},
+            loss_labels={name: _loss_label(found[name].network,
+                                           distilled or found[name].distilled,
+                                           found[name].transformed_target)
                          for name, (_, distilled) in models.items()},
         ).plot(log_scale=True, show_validation=False)
         display.figure_.suptitle("Training loss of the saved models")

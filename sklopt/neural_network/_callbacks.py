@@ -100,8 +100,8 @@ class ConvergenceMonitor(Callback):
     spec : TrainSpec
     state : TrainState
     on_epoch : callable or None
-        ``on_epoch(epoch_index) -> bool``: sklearn callbacks of the estimator; True
-        stops training.
+        ``on_epoch(epoch_index, history_row) -> bool``: sklearn callbacks of the
+        estimator; True stops training.
     """
 
     def __init__(self, spec, state, on_epoch=None):
@@ -195,7 +195,7 @@ class ConvergenceMonitor(Callback):
                 if spec.verbose:
                     print(msg + " Stopping.")
                 self._stop(msg)
-        if self.on_epoch is not None and self.on_epoch(self.n_iter_ - 1):
+        if self.on_epoch is not None and self.on_epoch(self.n_iter_ - 1, row):
             self._stop("a callback asked to stop")
 
     def on_train_end(self, net, **kwargs):

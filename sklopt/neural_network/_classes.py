@@ -24,15 +24,19 @@ from sklearn.utils.validation import _check_sample_weight, column_or_1d, validat
 
 from ._base import BaseMLP, with_callbacks
 from ._docs import ATTRS, PARAMS
+from ._calibration import fit_temperature
 from ._levers.losses import predict_outputs
 
 
 def _finite_or_nan(score_fn):
-    """sklearn's rule: a validation score is NaN when the predictions are not finite."""
-    def score(self, raw, y, sample_weight):
+    """sklearn's rule: a validation score is NaN when the predictions are not finite;
+    otherwise ``score_fn(self, outputs, y, sample_weight)`` of the output activations
+    (numpy)."""
+    def score(self, raw, out_activation, y, sample_weight):
         if not bool(torch.isfinite(raw).all()):
             return np.nan
-        return score_fn(self, raw, y, sample_weight)
+        out = predict_outputs(raw, out_activation).cpu().numpy()
+        return score_fn(self, out, y, sample_weight)
 
     return score
 
@@ -141,8 +145,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return len(self.classes_)
         return target.shape[1]
 
-    def _stratify(self):
-        return self._label_binarizer.y_type_ != "multilabel-indicator"
+    def _stratify_on(self, target, n_outputs):
+        # sklearn's rule: stratify on the binarized target when it has one column
+        # (binary labels), not for multiclass or multi-label targets.
+        return target.astype(bool) if n_outputs == 1 else None
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -195,44 +201,37 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             raise ValueError("sample_weight must have a positive sum.")
         return sw
 
-    def _calibrate(self, val, criterion):
-        """Temperature scaling (Guo et al., 2017): the one temperature ``T`` that
-        minimises the log loss of ``softmax(logits / T)`` on the held-out rows;
-        ``predict_proba`` then uses it."""
-        self.temperature_ = 1.0
+    def _check_calibration(self, early, incremental, hook):
         if not self.calibrate:
             return
-        if val is None:
+        if incremental:
             raise ValueError("calibrate=True fits its temperature on the held-out rows "
-                             "of early stopping: set early_stopping=True.")
-        if criterion is not None:
-            return  # a custom loss (distillation) calibrates its own way
-        from scipy.optimize import minimize_scalar
+                             "of early stopping, which partial_fit does not have: set "
+                             "calibrate=False to use partial_fit.")
+        if not early:
+            raise ValueError("calibrate=True fits its temperature on the held-out rows "
+                             "of early stopping: set early_stopping=True (with a "
+                             "stochastic solver: 'sgd', 'adam', ...).")
 
-        raw = self.net_.forward_raw(val.X).double()
-        target = val.y.to(raw.device)
-        w = None if val.sample_weight is None else val.sample_weight.double().cpu().numpy()
-
-        def nll(log_t):
-            p = predict_outputs(raw, self.out_activation_, float(np.exp(log_t)))
-            p = p.clamp(1e-15, 1 - 1e-15)
-            if self.out_activation_ == "softmax":
-                per_row = -torch.log(p.gather(1, target.long()[:, None]))[:, 0]
-            else:
-                t = target.double()
-                per_row = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).sum(dim=1)
-            return float(np.average(per_row.cpu().numpy(), weights=w))
-
-        result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-        self.temperature_ = float(np.exp(result.x))
+    def _calibration(self, net, plan):
+        """Temperature scaling (Guo et al., 2017) on the held-out rows: the one
+        temperature ``T`` that minimises the log loss of the outputs of
+        ``logits / T`` there (``_calibration.py``); ``predict_proba`` then uses it.
+        A custom loss (distillation) leaves it to its caller."""
+        if not self.calibrate or plan.criterion is not None:
+            return {"temperature_": 1.0}
+        val = plan.validation[0]
+        raw = net.forward_raw(val.X)
+        return {"temperature_": fit_temperature(
+            raw, val.y, plan.spec.out_activation,
+            None if val.sample_weight is None else val.sample_weight.cpu().numpy())}
 
     @_finite_or_nan
-    def _score_raw(self, raw, y, sample_weight):
-        proba = predict_outputs(raw, self.out_activation_).cpu().numpy()
+    def _score_outputs(self, proba, y, sample_weight):
         return accuracy_score(y, self._decode(proba), sample_weight=sample_weight)
 
     def _decode(self, proba):
-        if self.n_outputs_ == 1:
+        if proba.shape[1] == 1:
             proba = proba.ravel()
         return self._label_binarizer.inverse_transform(proba)
 
@@ -307,13 +306,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self : object
             The updated estimator.
         """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         classes=classes)
+
+    def _start_partial_fit(self, y, classes):
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -407,8 +409,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _n_outputs(self, target):
         return target.shape[1]
 
-    def _stratify(self):
-        return False
 
     def _combined_sample_weight(self, sample_weight, X, y, incremental):
         if sample_weight is None:
@@ -434,8 +434,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return X, target, y
 
     @_finite_or_nan
-    def _score_raw(self, raw, y, sample_weight):
-        pred = predict_outputs(raw, self.out_activation_).cpu().numpy()
+    def _score_outputs(self, pred, y, sample_weight):
         if pred.shape[1] == 1:
             pred = pred.ravel()
         return r2_score(y, pred, sample_weight=sample_weight)

@@ -3,6 +3,7 @@ parameter-efficient ensemble. It computes, nothing else."""
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from ._levers import ACTIVATIONS, INITIALIZERS
 from ._levers.embeddings import EMBEDDINGS
@@ -13,13 +14,44 @@ class EnsembleLinear(nn.Linear):
     adapters (BatchEnsemble, as in TabM): member ``i`` computes
     ``((x * r_i) @ W.T) * s_i + b`` on its own slice of a ``(n, k, in)`` input."""
 
-    def __init__(self, in_features, out_features, k, dtype):
-        super().__init__(in_features, out_features, dtype=dtype)
-        self.r = nn.Parameter(torch.ones(k, in_features, dtype=dtype))
-        self.s = nn.Parameter(torch.ones(k, out_features, dtype=dtype))
+    def __init__(self, in_features, out_features, k, dtype, device=None):
+        super().__init__(in_features, out_features, dtype=dtype, device=device)
+        self.r = nn.Parameter(torch.ones(k, in_features, dtype=dtype, device=device))
+        self.s = nn.Parameter(torch.ones(k, out_features, dtype=dtype, device=device))
 
     def forward(self, x):
         return torch.nn.functional.linear(x * self.r, self.weight) * self.s + self.bias
+
+
+class SeededDropout(nn.Module):
+    """Dropout drawing its masks from the fit's own ``torch.Generator``.
+
+    ``nn.Dropout`` draws from torch's global generator, which every thread shares: two
+    fits running in threads (joblib's threading backend, Dask threads) would draw each
+    other's masks, and ``random_state`` would not reproduce a fit. The trainer sets
+    :attr:`generator` for the length of a training call (``None``: the global one,
+    as inside a CUDA graph, whose captured kernels replay torch's graph-safe generator).
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+        self.generator = None
+
+    def forward(self, X):
+        if not self.training or self.p == 0:
+            return X
+        keep = 1.0 - self.p
+        mask = torch.empty_like(X).bernoulli_(keep, generator=self.generator)
+        return X * mask / keep
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state["generator"] = None  # a training call's, not part of the model
+        return state
 
 
 class MLPModule(nn.Module):
@@ -44,12 +76,16 @@ class MLPModule(nn.Module):
             self.embedding = EMBEDDINGS[spec.num_embedding].module(n_features, spec, dtype)
             units[0] = n_features * spec.embedding_dim
         k = spec.n_ensemble
-        # nn.Linear draws a default init from torch's global generator; the fork keeps
-        # the caller's random state untouched (reset_parameters replaces those values).
-        with torch.random.fork_rng(devices=[]):
-            linears = [nn.Linear(a, b, dtype=dtype) if k == 1 else
-                       EnsembleLinear(a, b, k, dtype)
-                       for a, b in zip(units[:-1], units[1:])]
+        # skip_init: no draw from torch's global generator (shared by threads);
+        # reset_parameters fills the weights from the fit's own generators.
+        linears = [skip_init(nn.Linear, a, b, dtype=dtype) if k == 1 else
+                   skip_init(EnsembleLinear, a, b, k, dtype)
+                   for a, b in zip(units[:-1], units[1:])]
+        with torch.no_grad():
+            for linear in linears:  # the adapters start at 1 (skip_init left them empty)
+                if k > 1:
+                    linear.r.fill_(1.0)
+                    linear.s.fill_(1.0)
         blocks = []
         for linear in linears[:-1]:
             blocks.append(linear)
@@ -57,7 +93,7 @@ class MLPModule(nn.Module):
                 blocks.append(nn.BatchNorm1d(linear.out_features, dtype=dtype))
             blocks.append(ACTIVATIONS[spec.activation].module())
             if spec.dropout > 0:
-                blocks.append(nn.Dropout(spec.dropout))
+                blocks.append(SeededDropout(spec.dropout))
         blocks.append(linears[-1])
         self.layers = nn.Sequential(*blocks)
         self.spec = spec
@@ -110,6 +146,13 @@ class MLPModule(nn.Module):
         for layer in self.layers:
             X = layer.forward(X)
         return X
+
+    def set_generator(self, generator):
+        """Draw dropout masks from ``generator`` (None: torch's global one)."""
+        for layer in self.layers:
+            if isinstance(layer, SeededDropout):
+                layer.generator = generator
+        return self
 
     def linears(self):
         """The linear layers (shared weights, for an ensemble), input to output."""

@@ -97,7 +97,7 @@ class WeightsMixin:
         attrs = {k: v for k, v in vars(self).items()
                  if k not in params and k not in ("net_", "coefs_", "intercepts_",
                                                   "_exposed", "_skl_callbacks",
-                                                  "_cpu_copy", "_numpy_predict")}
+                                                  "_cpu_copy")}
         if not hasattr(self, "net_"):
             return attrs, None, None
         self._synced_module()
@@ -133,5 +133,4 @@ class WeightsMixin:
             optimizer.load_state_dict(tensors["optimizer"])
             self.net_.set_optimizer(optimizer)
         self._expose_weights()
-        self._numpy_predict = self._plain_cpu_network()
         return self

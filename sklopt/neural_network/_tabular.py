@@ -9,16 +9,24 @@ size (small data gets no held-out split).
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import (_check_sample_weight, _num_samples,
+                                      check_consistent_length, check_is_fitted,
+                                      column_or_1d)
 
 from ..preprocessing import TabularPreprocessor
 from ..utils._doc_link import DocLinkMixin
+from ..utils._param_validation import DeviceOptions, PositiveIntSequence
 from ._classes import MLPClassifier, MLPRegressor
+from ._fit import FitHook
 from ._levers.embeddings import EMBEDDINGS
+from ._levers.hardware import PRECISIONS
 
 # The defaults, chosen from measurements on public tables (docs/tabular.md).
 DEFAULTS = {
@@ -46,7 +54,7 @@ MIN_ROWS_FOR_VALIDATION = 100
 
 class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": [tuple, list, None],
+        "hidden_layer_sizes": [PositiveIntSequence(), None],
         "n_ensemble": [Interval(Integral, 1, None, closed="left"), None],
         "num_embedding": [EMBEDDINGS.constraint("none"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
@@ -56,8 +64,8 @@ class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "early_stopping": ["boolean", None],
         "max_categories": [Interval(Integral, 2, None, closed="left")],
-        "device": [str],
-        "precision": [str],
+        "device": [DeviceOptions()],
+        "precision": [PRECISIONS.constraint()],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -88,18 +96,53 @@ class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
         return params
 
     def _fit_pipeline(self, X, y, sample_weight, mlp):
-        self.pipeline_ = Pipeline([
-            ("preprocess", TabularPreprocessor(max_categories=self.max_categories)),
-            ("mlp", mlp)])
-        fit_params = {} if sample_weight is None else {"mlp__sample_weight": sample_weight}
-        self.pipeline_.fit(X, y, **fit_params)
-        pre = self.pipeline_[0]
+        """Fit the preprocessing and ``mlp`` as :attr:`pipeline_`. With early stopping
+        the held-out rows are drawn first and kept out of everything fitted: the
+        preprocessing's statistics, the target's scaling and the network's weights;
+        the network stops (and calibrates) on them through its fit hook."""
+        if not (hasattr(X, "iloc") or isinstance(X, np.ndarray) or sp.issparse(X)):
+            X = np.asarray(X)  # lists and other array-likes, to draw rows from
+        check_consistent_length(X, y, sample_weight)
+        n = _num_samples(X)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        train = val = None
+        if mlp.early_stopping:
+            train, val = train_test_split(
+                np.arange(n), test_size=mlp.validation_fraction,
+                random_state=check_random_state(self.random_state),
+                stratify=self._stratify(y))
+        rows = (lambda a, idx: a if idx is None or a is None else _safe_indexing(a, idx))
+        pre = TabularPreprocessor(max_categories=self.max_categories)
+        y_train = rows(y, train)
+        scaling = self._target_scaling(y_train)
+        Xt = pre.fit_transform(rows(X, train), y_train)
+        hook = FitHook()
+        if val is not None:
+            hook = FitHook(validation=(pre.transform(rows(X, val)),
+                                       self._scaled(rows(y, val), scaling), None,
+                                       rows(sample_weight, val)))
+        mlp._fit_hooked(Xt, self._scaled(y_train, scaling), hook,
+                        sample_weight=rows(sample_weight, train))
+        vars(self).update(scaling)
+        self.pipeline_ = Pipeline([("preprocess", pre), ("mlp", mlp)])
         self.n_features_in_ = pre.n_features_in_
         if hasattr(pre, "feature_names_in_"):
             self.feature_names_in_ = pre.feature_names_in_
         self.dropped_columns_ = pre.dropped_columns_
-        self.n_iter_ = self.pipeline_[-1].n_iter_
+        self.n_iter_ = mlp.n_iter_
         return self
+
+    def _stratify(self, y):
+        """The stratification labels of the held-out split (None: not stratified)."""
+        return None
+
+    def _target_scaling(self, y):
+        """The target's scaling fitted on the training rows ``y``, as attributes."""
+        return {}
+
+    def _scaled(self, y, scaling):
+        return y
 
     @property
     def mlp_(self):
@@ -263,6 +306,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         self.classes_ = self.mlp_.classes_
         return self
 
+    def _stratify(self, y):
+        # Stratified when every class can have a row on both sides.
+        return y if np.unique(y, return_counts=True)[1].min() >= 2 else None
+
     def _predict(self, X):
         return self.pipeline_.predict(X)
 
@@ -371,15 +418,18 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
             y = column_or_1d(y, warn=True)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity.")
-        self.target_mean_ = y.mean(axis=0)
-        scale = y.std(axis=0)
-        self.target_scale_ = np.where(scale > 0, scale, 1.0) if np.ndim(scale) else (
-            scale if scale > 0 else 1.0)
         params = {k: v for k, v in self._mlp_params(len(y)).items()
                   if k not in ("calibrate", "label_smoothing")}  # classifier levers
-        mlp = MLPRegressor(**params)
-        return self._fit_pipeline(X, (y - self.target_mean_) / self.target_scale_,
-                                  sample_weight, mlp)
+        return self._fit_pipeline(X, y, sample_weight, MLPRegressor(**params))
+
+    def _target_scaling(self, y):
+        scale = y.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0) if np.ndim(scale) else (
+            scale if scale > 0 else 1.0)
+        return {"target_mean_": y.mean(axis=0), "target_scale_": scale}
+
+    def _scaled(self, y, scaling):
+        return (y - scaling["target_mean_"]) / scaling["target_scale_"]
 
     def _predict(self, X):
         return self.pipeline_.predict(X) * self.target_scale_ + self.target_mean_

@@ -102,13 +102,13 @@ class BaseAugmenter(DocLinkMixin, BaseEstimator):
         X_resampled : ndarray of shape (n_samples * (n_copies + 1), n_features)
         y_resampled : ndarray of shape (n_samples * (n_copies + 1), ...)
         """
+        self._validate_params()
         if self.mixes_labels:
             raise TypeError(
                 f"{type(self).__name__} mixes labels into soft labels, which a sampler "
                 "cannot return; use it inside training instead: "
                 f"MLPClassifier(augment={type(self).__name__}(...))."
             )
-        self._validate_params()
         X, y = check_X_y(X, y, dtype=np.float64, multi_output=True, y_numeric=False)
         Xt = torch.from_numpy(X)
         bound = self.bind(Xt, seed=int(check_random_state(None).randint(_SEED_MAX)))

@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import FLOAT_DTYPES, validate_data
 
 from ..utils._doc_link import DocLinkMixin
+from ..utils._param_validation import PercentileRange
 
 _FULL_RANGE = (0.0, 100.0)
 
@@ -77,7 +78,7 @@ default=(0.0, 100.0)
 
     _parameter_constraints: dict = {
         **_SkMinMaxScaler._parameter_constraints,
-        "quantile_range": [tuple],
+        "quantile_range": [PercentileRange()],
     }
 
     def __init__(self, feature_range=(0, 1), *, copy=True, clip=False,
@@ -101,6 +102,14 @@ default=(0.0, 100.0)
     def _full_range(self):
         return self._checked_quantile_range() == _FULL_RANGE
 
+    def _partial_fit_available(self):
+        # An invalid quantile_range keeps partial_fit, whose parameter validation then
+        # names it (InvalidParameterError), as fit's does.
+        try:
+            return self._full_range()
+        except (TypeError, ValueError):
+            return True
+
     def fit(self, X, y=None):
         """Compute the per-feature range to be used for later scaling.
 
@@ -122,7 +131,7 @@ default=(0.0, 100.0)
         self._reset()
         return self._fit_percentiles(X)
 
-    @available_if(_full_range)
+    @available_if(_partial_fit_available)
     def partial_fit(self, X, y=None):
         """Online update of the per-feature min and max (sklearn's).
 
@@ -165,3 +174,10 @@ default=(0.0, 100.0)
         self.data_range_ = data_range
         self.n_samples_seen_ = X.shape[0]
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # sklearn's scaler supports the array API; the percentile path here is numpy
+        # only (np.nanpercentile), so this one does not claim it.
+        tags.array_api_support = False
+        return tags

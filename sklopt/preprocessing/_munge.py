@@ -154,6 +154,11 @@ class Munge(DocLinkMixin, BaseEstimator):
         sample_weight = _check_sample_weight(sample_weight, np.empty((len(y), 0)))
         return X_out, y_out, np.concatenate([sample_weight, w_syn])
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are kept (see above)
+        return tags
+
     # ------------------------------------------------------------------ internals
     def _synthesize(self, X, sample_weight=None):
         """``(X_synthetic, source_rows, weights)``: the synthetic rows alone (same kind

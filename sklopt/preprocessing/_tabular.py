@@ -11,10 +11,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._doc_link import DocLinkMixin
+from ..utils._param_validation import PercentileRange
 
 
 class SmoothClipScaler(DocLinkMixin, OneToOneFeatureMixin, TransformerMixin,
@@ -56,7 +57,7 @@ class SmoothClipScaler(DocLinkMixin, OneToOneFeatureMixin, TransformerMixin,
     """
 
     _parameter_constraints: dict = {
-        "quantile_range": [tuple],
+        "quantile_range": [PercentileRange()],
         "clip": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -79,11 +80,8 @@ class SmoothClipScaler(DocLinkMixin, OneToOneFeatureMixin, TransformerMixin,
         self : object
             The fitted scaler.
         """
-        self._validate_params()
+        self._validate_params()  # quantile_range: 0 <= q_low < q_high <= 100
         q_low, q_high = self.quantile_range
-        if not 0 <= q_low < q_high <= 100:
-            raise ValueError(f"quantile_range must satisfy 0 <= q_low < q_high <= 100; "
-                             f"got {self.quantile_range}.")
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
@@ -209,7 +207,7 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "max_categories": [Interval(Integral, 2, None, closed="left")],
         "min_frequency": [Interval(Integral, 1, None, closed="left"),
-                          Interval(Real, 0, 1, closed="neither")],
+                          Interval(RealNotInt, 0, 1, closed="neither")],
         "scaler": [None, HasMethods(["fit", "transform"])],
         "drop_id_columns": ["boolean"],
     }

@@ -11,8 +11,10 @@ A criterion ``loss(raw, target, sample_weight)`` of the same form can replace it
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import expit, softmax
 
 from ._registry import Registry
 
@@ -28,11 +30,14 @@ class Output:
     link : callable
         Raw scores -> predictions (probabilities for classifiers).
     doc : str
+    numpy_link : callable
+        ``link`` on a numpy array (the numpy forward pass of small predictions).
     """
 
     loss: object
     link: object
     doc: str
+    numpy_link: object
 
 
 def weighted_mean(per_sample, sample_weight):
@@ -73,11 +78,11 @@ def _half_poisson(z, y, sample_weight=None):
 
 OUTPUTS = Registry("out_activation_", {
     "softmax": Output(_softmax_ce, partial(torch.softmax, dim=1),
-                      "softmax cross-entropy (multiclass)"),
+                      "softmax cross-entropy (multiclass)", partial(softmax, axis=-1)),
     "logistic": Output(_sigmoid_ce, torch.sigmoid,
-                       "logistic loss per output (binary, multi-label)"),
-    "identity": Output(_half_squared, lambda z: z, "half squared error"),
-    "exp": Output(_half_poisson, torch.exp, "half Poisson deviance"),
+                       "logistic loss per output (binary, multi-label)", expit),
+    "identity": Output(_half_squared, lambda z: z, "half squared error", lambda z: z),
+    "exp": Output(_half_poisson, torch.exp, "half Poisson deviance", np.exp),
 })
 
 
@@ -103,3 +108,12 @@ def predict_outputs(raw, out_activation, temperature=1.0):
         n, k, out = raw.shape
         return link(raw.reshape(n * k, out)).reshape(n, k, out).mean(dim=1)
     return link(raw)
+
+
+def numpy_outputs(raw, out_activation, temperature=1.0):
+    """:func:`predict_outputs` of a numpy array: the same arithmetic, in numpy."""
+    link = OUTPUTS[out_activation].numpy_link
+    if temperature != 1.0:
+        raw = raw / temperature
+    out = link(raw)
+    return out.mean(axis=1) if out.ndim == 3 else out
