@@ -42,8 +42,11 @@ class SeededDropout(nn.Module):
         if not self.training or self.p == 0:
             return X
         keep = 1.0 - self.p
-        mask = torch.empty_like(X).bernoulli_(keep, generator=self.generator)
-        return X * mask / keep
+        # rand < keep is a Bernoulli(keep) mask; measured faster here than
+        # bernoulli_ and than nn.Dropout's own kernel on small tabular batches.
+        mask = torch.rand(X.shape, generator=self.generator, dtype=X.dtype,
+                          device=X.device) < keep
+        return X * mask.to(X.dtype).div_(keep)
 
     def extra_repr(self):
         return f"p={self.p}"
