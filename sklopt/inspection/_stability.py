@@ -30,7 +30,10 @@ def seed_stability(estimator, X, y, *, seeds=5, cv=5, scoring=None, n_jobs=None,
 
     For each seed, every ``random_state`` of the estimator (nested ones too) is set to
     it and the estimator is cross-validated on the **same** folds, so that only the
-    seed changes between runs.
+    seed changes between runs. For an sklopt MLP (or a Pipeline ending in one), the
+    networks of all seeds and folds train together in one batched pass
+    (:class:`sklopt.model_selection.GridSearchCV` explains how); the results are those
+    of separate fits.
 
     Parameters
     ----------
@@ -74,14 +77,27 @@ def seed_stability(estimator, X, y, *, seeds=5, cv=5, scoring=None, n_jobs=None,
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
     if len(seeds) < 2:
         raise ValueError(f"seed_stability needs at least 2 seeds; got {seeds}.")
+    from ..model_selection._search import _fit_ahead
+    from ..neural_network._batched import serving
+
     classifier = is_classifier(estimator)
     splits = list(check_cv(cv, y, classifier=classifier).split(X, y))
     y_arr = np.asarray(y)
     rows, predictions = [], []
+    # The networks of every seed x fold train together, in one pass, when the estimator
+    # is an sklopt MLP (or a Pipeline ending in one whose other steps have no seed);
+    # the cross-validations below then take those fits.
+    keys = [k for k in with_seed(estimator, 0).get_params(deep=True)
+            if k.split("__")[-1] == "random_state"]
+    fitted = _fit_ahead(estimator, [dict.fromkeys(keys, seed) for seed in seeds], X, y,
+                        splits, {})
+    if fitted:
+        n_jobs = None  # the fits are ready, in this process
     for seed in progress_bar(seeds, desc="seeds", disable=not verbose):
-        result = cross_validate(with_seed(estimator, seed), X, y, cv=splits,
-                                scoring=scoring, n_jobs=n_jobs, return_estimator=True,
-                                return_indices=True)
+        with serving(fitted or {}):
+            result = cross_validate(with_seed(estimator, seed), X, y, cv=splits,
+                                    scoring=scoring, n_jobs=n_jobs,
+                                    return_estimator=True, return_indices=True)
         pred = np.empty(_num_samples(X), dtype=object if classifier else float)
         for est, test in zip(result["estimator"], result["indices"]["test"]):
             pred[test] = est.predict(_safe_indexing(X, test))

@@ -103,11 +103,12 @@ def _seed(rng):
 
 
 @contextlib.contextmanager
-def _rollback(estimator):
-    """Put ``estimator`` back as it was when the body raises: its attributes, and its
+def _rollback(estimator, saved=None):
+    """Put ``estimator`` back as it was when the body raises: its attributes (those of
+    ``saved``, a copy of ``vars(estimator)`` taken earlier, when given), and its
     network's module weights, optimizer state and history, which a continued fit
     (warm start, ``partial_fit``) changes in place."""
-    saved = dict(vars(estimator))
+    saved = dict(vars(estimator)) if saved is None else saved
     net = saved.get("net_")
     if net is not None:
         net_vars = dict(vars(net))
@@ -157,6 +158,15 @@ class FitMixin:
 
     def _fit(self, X, y, sample_weight=None, incremental=False, hook=None,
              classes=None):
+        if not incremental and hook is None:
+            from ._batched import served_fit
+
+            fitted = served_fit(self, X, y, sample_weight)
+            if fitted is not None:  # trained ahead, in a batch (_batched.py)
+                params = self.get_params(deep=False)
+                vars(self).update({k: v for k, v in vars(fitted).items()
+                                   if k not in params})
+                return self
         with _rollback(self):
             if incremental:
                 self._start_partial_fit(y, classes)
@@ -380,24 +390,32 @@ class FitMixin:
         return new
 
     # ------------------------------------------------------------------ run
-    def _run(self, plan):
-        """Train the plan's module; returns the net and the stochastic solvers'
-        monitor (None for L-BFGS)."""
+    def _prepare_net(self, plan):
+        """The net that trains the plan's module, configured for it, and the
+        stochastic solvers' monitor (None for L-BFGS); the batched trainer
+        (``_batched.py``) prepares each member's net here too."""
         spec, module = plan.spec, plan.module
         net = getattr(self, "net_", None)
         if net is None or plan.first_pass:
             net = SkloptNet(module, device=spec.device)
         elif net.module_ is not module:
             net.set_module(module)
-        stochastic = not SOLVERS[spec.solver].full_batch
         callbacks = []
         if plan.validation is not None:
             callbacks.append(("validation", Validation(*plan.validation)))
         monitor = None
-        if stochastic:
+        if not SOLVERS[spec.solver].full_batch:
             monitor = ConvergenceMonitor(spec, plan.state, self._sklearn_callbacks(spec))
             callbacks.append(("monitor", monitor))
         net.configure(spec, plan.criterion, callbacks, plan.fresh_optimizer, plan.order)
+        return net, monitor
+
+    def _run(self, plan):
+        """Train the plan's module; returns the net and the stochastic solvers'
+        monitor (None for L-BFGS)."""
+        spec = plan.spec
+        net, monitor = self._prepare_net(plan)
+        stochastic = monitor is not None
         kind = torch.device(spec.device).type
         threads = (cpu_threads_for(*spec.module.work(spec.batch_size)) if kind == "cpu"
                    else None)
@@ -407,7 +425,8 @@ class FitMixin:
         cuda = [torch.device(spec.device).index or 0] if kind == "cuda" else []
         net.module_.set_generator(plan.generator if kind == "cpu" else None)
         try:
-            with torch_threads(threads), torch.random.fork_rng(devices=cuda, enabled=bool(cuda)), \
+            with torch_threads(threads), \
+                    torch.random.fork_rng(devices=cuda, enabled=bool(cuda)), \
                     _tf32(PRECISIONS[spec.precision].tf32):
                 if cuda:
                     torch.cuda.manual_seed(int(torch.randint(2**62, (1,),

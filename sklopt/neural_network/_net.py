@@ -280,19 +280,32 @@ class SkloptNet(NeuralNet):
 
     def _objective(self, X, y, w, denom):
         with self._autocast():
-            loss = member_loss(self.criterion_, self.forward_(X), y, w)
+            raw = self.forward_(X)
+        return self.objective_of(raw, y, w, denom)
+
+    def objective_of(self, raw, y, w, denom):
+        """The training objective of raw outputs ``raw`` of a batch: the loss, plus the
+        penalty when it is not in the optimizer (also the batched trainer's, per
+        member)."""
+        with self._autocast():
+            loss = member_loss(self.criterion_, raw, y, w)
         loss = loss.float() if loss.dtype in (torch.float16, torch.bfloat16) else loss
         if self.explicit_penalty_:
             loss = loss + self.spec_.alpha / denom * self._penalty()
         return loss
 
+    def set_coupled_decay(self, denom):
+        """sklearn's L2 gradient ``alpha / n_b * W`` as the optimizer's weight decay for
+        a batch whose size (or weight sum) is ``denom``."""
+        if self.l2_mode_ == "coupled":
+            self.optimizer_.param_groups[0]["weight_decay"] = self.spec_.alpha / denom
+
     def train_step(self, batch, **fit_params):
         """One optimizer step on ``batch``; returns ``(loss, n_rows, denominator)``."""
         X, y, w, denom = batch
         optimizer = self.optimizer_
-        if self.l2_mode_ == "coupled":
-            # sklearn's L2 gradient alpha / n_b * W, computed in the optimizer kernel.
-            optimizer.param_groups[0]["weight_decay"] = self.spec_.alpha / denom
+        # sklearn's L2 gradient alpha / n_b * W, computed in the optimizer kernel.
+        self.set_coupled_decay(denom)
         if SOLVERS[self.spec_.solver].full_batch:
             def closure():
                 optimizer.zero_grad(set_to_none=True)
@@ -329,6 +342,12 @@ class SkloptNet(NeuralNet):
             losses.append(loss)
             sizes.append(n)
             l2_share = l2_share + n / denom
+        self.end_epoch(losses, sizes, l2_share, prefix)
+
+    def end_epoch(self, losses, sizes, l2_share, prefix="train"):
+        """Set ``epoch_loss_`` from the epoch's batch losses (device scalars), sizes
+        and ``sum n_b / denom_b``, and record the batch count (also the batched
+        trainer's, per member)."""
         n = sum(sizes)
         sizes = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
         loss = torch.stack(losses).dot(sizes) / n

@@ -58,22 +58,37 @@ def resolve_device(device):
 _SINGLE_THREAD_WORK = 12_000_000
 
 
-def busy_cores():
-    """How many cores other processes keep busy: the 1-minute load average minus this
-    process's own torch threads, 0 where the load average is unknown (Windows)."""
+def _runnable_tasks():
+    """Tasks runnable on this machine now (Linux's ``/proc/loadavg``, which counts
+    this process's running threads too), or None where it is not available."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 0.0
-    return max(0.0, load - torch.get_num_threads())
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def busy_cores():
+    """How many cores other processes keep busy now: the runnable tasks (Linux) less
+    this process's own torch threads; elsewhere the 1-minute load average less them,
+    0 where that is unknown (Windows). What is running now, not a one-minute average:
+    an average still counts work that ended a minute ago (a fit right after a
+    benchmark measured 1.55x sklearn's time per epoch against 1.19x once it decayed)."""
+    running = _runnable_tasks()
+    if running is None:
+        try:
+            running = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 0.0
+    return max(0.0, running - torch.get_num_threads())
 
 
 def cpu_threads_for(layer_units, batch_size):
     """Number of torch threads to train a net of ``layer_units`` on the CPU.
 
     One thread for small nets (below ``_SINGLE_THREAD_WORK``, where per-op dispatch
-    dominates), and one thread whenever other processes keep the cores busy (the load
-    average says fewer than two cores are free): a multi-threaded op then waits at its
+    dominates), and one thread whenever other processes keep the cores busy now
+    (:func:`busy_cores` leaves fewer than two cores free): a multi-threaded op then waits at its
     barrier for threads the scheduler has parked, which costs more than the second
     thread gains (benchmarks/bench_test_load.py). Otherwise torch's current setting,
     which joblib / loky workers already limit to their share of the cores.

@@ -1,0 +1,80 @@
+"""Many nets in one pass: a grid search whose networks train together, against
+scikit-learn's GridSearchCV and sklopt's networks fitted one at a time, in one run.
+
+The work (issue "many nets in one pass"): a 4 x 3 grid (``learning_rate_init`` x
+``alpha``) x 5 folds = 60 fits, Adam, ``max_iter`` epochs without early stopping,
+float32 input to every trainer:
+
+(a) 15,000 x 50 (``make_classification``), hidden (100,), 30 epochs;
+(b) digits (1,797 x 64, scaled to [0, 1]), hidden (64,), 30 epochs.
+
+Rows: scikit-learn's ``GridSearchCV(sklearn MLPClassifier, n_jobs=-1)`` (the
+reference), scikit-learn's ``GridSearchCV(sklopt MLPClassifier, n_jobs=-1)`` (separate
+fits, one per worker) and ``sklopt.model_selection.GridSearchCV(sklopt
+MLPClassifier)`` (batched, one process). The table shows each time, its ratio to the
+reference and the best mean CV accuracy.
+
+Run: ``python benchmarks/bench_batched.py [--cases a b] [--epochs 30]``
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn import model_selection as skms
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLP
+
+from sklopt.model_selection import GridSearchCV
+from sklopt.neural_network import MLPClassifier
+
+GRID = {"learning_rate_init": [3e-4, 1e-3, 3e-3, 1e-2], "alpha": [1e-5, 1e-4, 1e-2]}
+
+
+def cases(names):
+    if "a" in names:
+        X, y = make_classification(15_000, 50, n_informative=25, n_classes=5,
+                                   random_state=0)
+        yield "a: 15,000 x 50, (100,)", X.astype(np.float32), y, (100,)
+    if "b" in names:
+        X, y = load_digits(return_X_y=True)
+        yield "b: digits, (64,)", (X / 16.0).astype(np.float32), y, (64,)
+
+
+def timed(search, X, y):
+    start = time.perf_counter()
+    search.fit(X, y)
+    return time.perf_counter() - start, search.best_score_
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=["a", "b"])
+    parser.add_argument("--epochs", type=int, default=30)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    print(f"| case | trainer | seconds | vs sklearn GridSearchCV(n_jobs=-1) | best CV "
+          f"accuracy |\n|---|---|---|---|---|")
+    for name, X, y, hidden in cases(args.cases):
+        common = dict(hidden_layer_sizes=hidden, max_iter=args.epochs, random_state=0)
+        runs = [
+            ("sklearn GridSearchCV(sklearn MLP, n_jobs=-1)",
+             skms.GridSearchCV(SkMLP(**common), GRID, cv=5, n_jobs=-1)),
+            ("sklearn GridSearchCV(sklopt MLP, n_jobs=-1): separate fits",
+             skms.GridSearchCV(MLPClassifier(device="cpu", **common), GRID, cv=5,
+                               n_jobs=-1)),
+            ("sklopt GridSearchCV(sklopt MLP): batched",
+             GridSearchCV(MLPClassifier(device="cpu", **common), GRID, cv=5)),
+        ]
+        reference = None
+        for label, search in runs:
+            seconds, score = timed(search, X, y)
+            reference = reference or seconds
+            print(f"| {name} | {label} | {seconds:.1f} | {seconds / reference:.2f} | "
+                  f"{score:.4f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Searches and cross-validation whose network fits train together, in one pass.
+
+:class:`GridSearchCV`, :class:`RandomizedSearchCV` and :func:`cross_validate` are
+scikit-learn's, with one step added before scikit-learn's own code runs: when the
+estimator is an sklopt MLP, or a Pipeline ending in one whose earlier steps the search
+does not vary, every candidate x fold network is trained ahead with the batched
+trainer (:func:`sklopt.neural_network._batched.fit_batched`), and scikit-learn's fits
+then take those results (:func:`~sklopt.neural_network._batched.serving`). Its
+cloning, parameters, scoring, ``cv_results_``, ``best_*``, ``error_score`` and refit
+are untouched. Anything else -- another estimator, a varied preprocessing step, fit
+parameters other than ``sample_weight``, a network the batch cannot take -- follows
+scikit-learn's path, fit by fit.
+"""
+
+import numpy as np
+from sklearn import model_selection as sk
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import indexable
+
+from ..neural_network._base import BaseMLP
+from ..neural_network._batched import batchable, fit_batched, fit_key, serving
+
+
+def _network_and_prefix(estimator, candidates):
+    """``(name of the network's parameters' prefix, True)`` when every candidate only
+    changes the sklopt network at the end of ``estimator``; None otherwise."""
+    if isinstance(estimator, BaseMLP):
+        prefix = ""
+    elif (isinstance(estimator, Pipeline) and isinstance(estimator.steps[-1][1], BaseMLP)):
+        prefix = estimator.steps[-1][0] + "__"
+    else:
+        return None
+    if prefix and not all(k.startswith(prefix) for c in candidates for k in c):
+        return None  # a preprocessing step varies: each fold-candidate has its own
+    return prefix
+
+
+def _fit_ahead(estimator, candidates, X, y, splits, fit_params):
+    """Train the networks of every candidate x split in batches; the ``{fit_key:
+    fitted network}`` the searches' fits then take, or None (scikit-learn's path)."""
+    if _network_and_prefix(estimator, candidates) is None:
+        return None
+    if set(fit_params) - {"sample_weight"} or (
+            fit_params and isinstance(estimator, Pipeline)):
+        return None
+    sample_weight = fit_params.get("sample_weight")
+    jobs = []
+    for params in candidates:
+        for train, _ in splits:
+            model = clone(estimator).set_params(**params)
+            X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+            sw = None if sample_weight is None else _safe_indexing(
+                np.asarray(sample_weight), train)
+            if isinstance(model, Pipeline):
+                X_train = model[:-1].fit_transform(X_train, y_train)
+                model = model.steps[-1][1]
+            if batchable(model) is not None:
+                continue  # trains on its own, in scikit-learn's path
+            jobs.append((model, X_train, y_train, sw))
+    if len(jobs) < 2:
+        return None
+    keys = [fit_key(m, Xt, yt, sw) for m, Xt, yt, sw in jobs]
+    # A fit refused before training stays out of the batch; scikit-learn's path then
+    # runs it and reports it (error_score).
+    fitted = fit_batched(jobs, on_error="skip")
+    return {key: est for key, est in zip(keys, fitted) if est is not None}
+
+
+class _BatchedSearchMixin:
+    def _candidates(self):
+        raise NotImplementedError
+
+    def _run_search(self, evaluate_candidates):
+        evaluate_candidates(self._candidates_)
+
+    def fit(self, X, y=None, **params):
+        X, y = indexable(X, y)
+        self._candidates_ = list(self._candidates())
+        groups = params.get("groups")
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y, groups))
+        fit_params = {k: v for k, v in params.items() if k != "groups"}
+        fitted = _fit_ahead(self.estimator, self._candidates_, X, y, splits,
+                            fit_params)
+        if fitted is None:
+            return super().fit(X, y, **params)
+        # The fits are ready: scikit-learn's evaluation runs in this process, where
+        # they are served; the splits are the ones they were trained on.
+        n_jobs, cv_param = self.n_jobs, self.cv
+        self.n_jobs, self.cv = None, splits
+        try:
+            with serving(fitted):
+                super().fit(X, y, **params)
+        finally:
+            self.n_jobs, self.cv = n_jobs, cv_param
+        return self
+
+
+class GridSearchCV(_BatchedSearchMixin, sk.GridSearchCV):
+    """scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`, whose sklopt
+    network fits (candidates x folds) train together in batches.
+
+    Same parameters, attributes and results as scikit-learn's class. When
+    ``estimator`` is an sklopt ``MLPClassifier`` / ``MLPRegressor``, or a Pipeline
+    ending in one whose earlier steps the grid does not vary, every network of the
+    search is trained ahead by the batched trainer -- one forward and backward pass
+    per step for all of them, each with its own rows, shuffling, initial weights,
+    early stopping and hyper-parameters -- and scikit-learn's search then scores those
+    fits. Candidates that change the network's shape (``hidden_layer_sizes``,
+    ``activation``, ``batch_size``, ...) train in separate batches; settings the batch
+    cannot take (L-BFGS, embeddings, ensembles, batch norm, augmenters) and every
+    other estimator follow scikit-learn's path, fit by fit. With deterministic
+    settings (an int ``random_state``) the results are those of scikit-learn's
+    ``GridSearchCV(n_jobs=1)`` up to rounding.
+
+    The parameters are scikit-learn's; see :class:`sklearn.model_selection.GridSearchCV`.
+    ``n_jobs`` applies to the fits that follow scikit-learn's path.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklopt.model_selection import GridSearchCV
+    >>> from sklopt.neural_network import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = GridSearchCV(MLPClassifier((16,), max_iter=50, random_state=0),
+    ...                       {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 1e-2]},
+    ...                       cv=3).fit(X, y)
+    >>> sorted(search.best_params_)
+    ['alpha', 'learning_rate_init']
+    """
+
+    def _candidates(self):
+        return ParameterGrid(self.param_grid)
+
+
+class RandomizedSearchCV(_BatchedSearchMixin, sk.RandomizedSearchCV):
+    """scikit-learn's :class:`~sklearn.model_selection.RandomizedSearchCV`, whose
+    sklopt network fits (candidates x folds) train together in batches.
+
+    As :class:`GridSearchCV`, with ``n_iter`` candidates drawn as scikit-learn draws
+    them (``ParameterSampler`` with ``random_state``).
+
+    Examples
+    --------
+    >>> from scipy.stats import loguniform
+    >>> from sklearn.datasets import load_iris
+    >>> from sklopt.model_selection import RandomizedSearchCV
+    >>> from sklopt.neural_network import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = RandomizedSearchCV(MLPClassifier((16,), max_iter=50, random_state=0),
+    ...                             {"alpha": loguniform(1e-5, 1e-1)}, n_iter=4, cv=3,
+    ...                             random_state=0).fit(X, y)
+    >>> len(search.cv_results_["params"])
+    4
+    """
+
+    def _candidates(self):
+        return ParameterSampler(self.param_distributions, self.n_iter,
+                                random_state=self.random_state)
+
+
+def cross_validate(estimator, X, y=None, *, groups=None, scoring=None, cv=None,
+                   n_jobs=None, verbose=0, params=None, pre_dispatch="2*n_jobs",
+                   return_train_score=False, return_estimator=False,
+                   return_indices=False, error_score=np.nan):
+    """scikit-learn's :func:`~sklearn.model_selection.cross_validate`, with the folds'
+    sklopt network fits trained together in one pass.
+
+    Same parameters and result as scikit-learn's function. When ``estimator`` is an
+    sklopt MLP (or a Pipeline ending in one), the network of every fold is trained
+    ahead by the batched trainer and scikit-learn's cross-validation scores those
+    fits; otherwise it is scikit-learn's function as it is.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklopt.model_selection import cross_validate
+    >>> from sklopt.neural_network import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> result = cross_validate(MLPClassifier((16,), max_iter=50, random_state=0), X, y,
+    ...                         cv=5)
+    >>> len(result["test_score"])
+    5
+    """
+    X, y = indexable(X, y)
+    cv_checked = check_cv(cv, y, classifier=is_classifier(estimator))
+    splits = list(cv_checked.split(X, y, groups))
+    fitted = _fit_ahead(estimator, [{}], X, y, splits, dict(params or {}))
+    kwargs = dict(groups=groups, scoring=scoring, verbose=verbose, params=params,
+                  pre_dispatch=pre_dispatch, return_train_score=return_train_score,
+                  return_estimator=return_estimator, return_indices=return_indices,
+                  error_score=error_score)
+    if fitted is None:
+        return sk.cross_validate(estimator, X, y, cv=cv, n_jobs=n_jobs, **kwargs)
+    with serving(fitted):
+        return sk.cross_validate(estimator, X, y, cv=splits, n_jobs=None, **kwargs)
