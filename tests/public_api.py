@@ -16,6 +16,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import sklopt
 from sklopt.distillation import DistilledClassifier, DistilledRegressor
+from sklopt.model_selection import GridSearchCV, RandomizedSearchCV
 from sklopt.neural_network import (
     MLPClassifier,
     MLPRegressor,
@@ -96,6 +97,9 @@ FACTORIES = {
     "CutMix": lambda: CutMix(random_state=0),
     "Munge": lambda: Munge(random_state=0),
     "MinorityInterpolation": lambda: MinorityInterpolation(k_neighbors=1, random_state=0),
+    "GridSearchCV": lambda: GridSearchCV(small_mlp(), {"alpha": [1e-4, 1e-2]}, cv=2),
+    "RandomizedSearchCV": lambda: RandomizedSearchCV(
+        small_mlp(), {"alpha": [1e-4, 1e-3, 1e-2]}, n_iter=2, cv=2, random_state=0),
 }
 
 PUBLIC_ESTIMATORS = sorted(public_estimator_classes())

@@ -100,6 +100,23 @@ def test_batched_regressors_with_sample_weights_equal_their_separate_fits():
     _agree(separate, batched, X, proba=False)
 
 
+def test_dropout_rates_and_init_schemes_share_a_batch(digits, monkeypatch):
+    import sklopt.neural_network._batched as batched
+
+    X, y = digits
+    trained = []
+    real = batched._train
+    monkeypatch.setattr(batched, "_train", lambda members: trained.append(
+        len(members)) or real(members))
+    jobs = [(MLPClassifier((16,), max_iter=4, random_state=0, device="cpu",
+                           dropout=p, init=init), X, y, None)
+            for p, init in [(0.1, "auto"), (0.5, "orthogonal"), (0.3, "he_uniform")]]
+    separate = [clone(m).fit(X, y) for m, *_ in jobs]
+    batch = fit_batched([(clone(m), a, b, w) for m, a, b, w in jobs])
+    assert trained == [3]
+    _agree(separate, batch, X)
+
+
 def test_batches_split_by_memory_and_shape_give_the_same_fits(digits):
     X, y = digits
     jobs = [(MLPClassifier(hidden, max_iter=5, random_state=seed, device="cpu"), X, y,

@@ -17,6 +17,7 @@ import importlib
 import pkgutil
 
 from sklearn.base import BaseEstimator
+from sklearn.model_selection._search import BaseSearchCV
 
 # Subpackages whose names are not estimators a file may name (this one).
 _NOT_ESTIMATOR_SUBPACKAGES = frozenset({"io"})
@@ -38,7 +39,8 @@ def _public_sklopt_estimators():
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name, None)
             if (isinstance(obj, type) and issubclass(obj, BaseEstimator)
-                    and not name.startswith("Base")):
+                    and not name.startswith("Base")
+                    and not issubclass(obj, BaseSearchCV)):  # searches: not models
                 paths.add(f"{module_name}.{name}")
     return paths
 

@@ -27,6 +27,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 from sklearn.base import BaseEstimator
+from sklearn.model_selection._search import BaseSearchCV
 
 from .. import __version__
 from ..neural_network._base import BaseMLP
@@ -95,6 +96,13 @@ class _Encoder:
 
     def estimator(self, est):
         cls = type(est)
+        if isinstance(est, BaseSearchCV):
+            # A search finds a model; its cv_results_ (masked arrays), scorers and
+            # splitters are no model state. What is deployed is its best estimator.
+            raise TypeError(
+                f"sklopt.io saves models, not searches: save {cls.__name__}'s "
+                "best_estimator_ (sklopt.io.save(search.best_estimator_, path)); keep "
+                "cv_results_ with pandas (pd.DataFrame(search.cv_results_).to_csv(...)).")
         path = public_path(cls)
         if path is None:
             raise TypeError(

@@ -77,6 +77,7 @@ class _BatchedSearchMixin:
         evaluate_candidates(self._candidates_)
 
     def fit(self, X, y=None, **params):
+        self._validate_params()  # scikit-learn's errors before anything is drawn
         X, y = indexable(X, y)
         self._candidates_ = list(self._candidates())
         groups = params.get("groups")
@@ -96,6 +97,8 @@ class _BatchedSearchMixin:
                 super().fit(X, y, **params)
         finally:
             self.n_jobs, self.cv = n_jobs, cv_param
+        if hasattr(self, "_checked_cv_orig"):
+            self._checked_cv_orig = cv  # the user's splitter, as scikit-learn keeps it
         return self
 
 

@@ -30,6 +30,7 @@ torch's optimizers take one learning rate per parameter group, not per member.
 """
 
 import contextlib
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -82,8 +83,13 @@ def batchable(estimator):
 
 
 def _group_key(plan):
+    """Members with equal keys share a batch: the same layers (the dropout rate and
+    the initial weights' scheme may differ: each member draws its own), dtype,
+    device, batch size and output."""
     spec = plan.spec
-    return (spec.module, spec.dtype, spec.device, spec.batch_size, spec.out_activation,
+    module = dataclasses.replace(spec.module, init="",
+                                 dropout=float(spec.module.dropout > 0))
+    return (module, spec.dtype, spec.device, spec.batch_size, spec.out_activation,
             COMPILE_MODES[spec.compile].mode)
 
 

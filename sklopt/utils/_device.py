@@ -88,9 +88,9 @@ def cpu_threads_for(layer_units, batch_size):
 
     One thread for small nets (below ``_SINGLE_THREAD_WORK``, where per-op dispatch
     dominates), and one thread whenever other processes keep the cores busy now
-    (:func:`busy_cores` leaves fewer than two cores free): a multi-threaded op then waits at its
-    barrier for threads the scheduler has parked, which costs more than the second
-    thread gains (benchmarks/bench_test_load.py). Otherwise torch's current setting,
+    (``busy_cores()`` leaves fewer than two cores free): a multi-threaded op then
+    waits at its barrier for threads the scheduler has parked, which costs more than
+    the second thread gains (benchmarks/bench_test_load.py). Otherwise torch's current setting,
     which joblib / loky workers already limit to their share of the cores.
 
     Parameters
