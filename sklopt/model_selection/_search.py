@@ -13,6 +13,7 @@ scikit-learn's path, fit by fit.
 """
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn import model_selection as sk
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
@@ -38,9 +39,11 @@ def _network_and_prefix(estimator, candidates):
     return prefix
 
 
-def _fit_ahead(estimator, candidates, X, y, splits, fit_params):
+def _fit_ahead(estimator, candidates, X, y, splits, fit_params, n_jobs=None):
     """Train the networks of every candidate x split in batches; the ``{fit_key:
-    fitted network}`` the searches' fits then take, or None (scikit-learn's path)."""
+    fitted network}`` the searches' fits then take, or None (scikit-learn's path).
+    With ``n_jobs`` > 1 the networks are dealt into that many batches, trained in
+    joblib's workers (each on its share of the cores)."""
     if _network_and_prefix(estimator, candidates) is None:
         return None
     if set(fit_params) - {"sample_weight"} or (
@@ -65,7 +68,17 @@ def _fit_ahead(estimator, candidates, X, y, splits, fit_params):
     keys = [fit_key(m, Xt, yt, sw) for m, Xt, yt, sw in jobs]
     # A fit refused before training stays out of the batch; scikit-learn's path then
     # runs it and reports it (error_score).
-    fitted = fit_batched(jobs, on_error="skip")
+    workers = min(effective_n_jobs(n_jobs), len(jobs))
+    if workers == 1:
+        fitted = fit_batched(jobs, on_error="skip")
+    else:
+        # Dealt round-robin: each worker's batch holds every shape the search has.
+        parts = Parallel(n_jobs=workers)(
+            delayed(fit_batched)(jobs[i::workers], on_error="skip")
+            for i in range(workers))
+        fitted = [None] * len(jobs)
+        for i, part in enumerate(parts):
+            fitted[i::workers] = part
     return {key: est for key, est in zip(keys, fitted) if est is not None}
 
 
@@ -85,7 +98,7 @@ class _BatchedSearchMixin:
         splits = list(cv.split(X, y, groups))
         fit_params = {k: v for k, v in params.items() if k != "groups"}
         fitted = _fit_ahead(self.estimator, self._candidates_, X, y, splits,
-                            fit_params)
+                            fit_params, self.n_jobs)
         if fitted is None:
             return super().fit(X, y, **params)
         # The fits are ready: scikit-learn's evaluation runs in this process, where
@@ -120,7 +133,9 @@ class GridSearchCV(_BatchedSearchMixin, sk.GridSearchCV):
     ``GridSearchCV(n_jobs=1)`` up to rounding.
 
     The parameters are scikit-learn's; see :class:`sklearn.model_selection.GridSearchCV`.
-    ``n_jobs`` applies to the fits that follow scikit-learn's path.
+    ``n_jobs`` > 1 deals the networks into that many batches, trained in joblib's
+    workers, each on its share of the cores (and applies as in scikit-learn to the
+    fits that follow scikit-learn's path).
 
     Examples
     --------
@@ -191,7 +206,7 @@ def cross_validate(estimator, X, y=None, *, groups=None, scoring=None, cv=None,
     X, y = indexable(X, y)
     cv_checked = check_cv(cv, y, classifier=is_classifier(estimator))
     splits = list(cv_checked.split(X, y, groups))
-    fitted = _fit_ahead(estimator, [{}], X, y, splits, dict(params or {}))
+    fitted = _fit_ahead(estimator, [{}], X, y, splits, dict(params or {}), n_jobs)
     kwargs = dict(groups=groups, scoring=scoring, verbose=verbose, params=params,
                   pre_dispatch=pre_dispatch, return_train_score=return_train_score,
                   return_estimator=return_estimator, return_indices=return_indices,
