@@ -10,6 +10,7 @@ from sklearn import model_selection as skms
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -199,15 +200,35 @@ def test_grid_search_matches_sklearns_and_trains_ahead(digits, make, monkeypatch
     assert ours.n_jobs == 2 and ours.cv == 3  # the user's parameters, as given
 
 
-def test_a_varied_preprocessing_step_follows_sklearns_path(digits):
+def test_a_varied_preprocessing_step_still_batches_the_networks(digits, monkeypatch):
+    # Each candidate x fold's network trains on its own preprocessed rows: members
+    # of a batch need not share their data.
+    import sklopt.neural_network._batched as batched
+
     X, y = digits
+    served = []
+    real = batched.served_fit
+    monkeypatch.setattr(batched, "served_fit", lambda *a: served.append(
+        real(*a)) or served[-1])
     pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=5,
                                                          random_state=0, device="cpu"))
     grid = {"standardscaler": [StandardScaler(), MinMaxScaler()]}
     ours = GridSearchCV(pipe, grid, cv=3).fit(X, y)
     theirs = skms.GridSearchCV(pipe, grid, cv=3).fit(X, y)
-    np.testing.assert_array_equal(ours.cv_results_["mean_test_score"],
-                                  theirs.cv_results_["mean_test_score"])
+    assert sum(f is not None for f in served) == 6
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"], atol=1e-4)
+
+
+def test_fit_parameters_other_than_sample_weight_follow_sklearns_path(digits):
+    from sklopt.model_selection._search import _fit_ahead
+
+    X, y = digits
+    est = MLPClassifier((8,), max_iter=2, random_state=0, device="cpu")
+    splits = _folds(X)
+    assert _fit_ahead(est, [{}], X, y, splits, {"classes": np.arange(10)}) is None
+    assert _fit_ahead(LogisticRegression(), [{}], X, y, splits, {}) is None
+    assert len(_fit_ahead(est, [{}], X, y, splits, {})) == 3
 
 
 def test_randomized_search_draws_sklearns_candidates(digits):

@@ -441,3 +441,33 @@ def test_help_is_plain_text():
         assert option in done.stdout
     assert "``" not in done.stdout and ":func:" not in done.stdout
     assert "examples:\n  sklopt study" in done.stdout  # its line breaks kept
+
+
+def test_the_study_trains_its_networks_in_batches_with_the_same_results(monkeypatch):
+    # Every step's candidates x folds train together (fit_ahead); each fit then takes
+    # its batched network. The table is the one of fits made one at a time.
+    import sklopt.model_selection._fits as fits_module
+    import sklopt.neural_network._batched as batched
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    levers = {"learning rate": [{"mlp__learning_rate_init": 3e-3}],
+              "width": [{"mlp__hidden_layer_sizes": (8,)}]}
+    served = []
+    real = batched.served_fit
+    monkeypatch.setattr(batched, "served_fit", lambda *a: served.append(
+        real(*a)) or served[-1])
+    together = run_study(X, y, budget="smoke", levers=levers, random_state=0,
+                         device="cpu", verbose=False)
+    assert sum(f is not None for f in served) >= 12  # baseline and levers: 4 + 4 + 4
+    monkeypatch.setattr(fits_module, "fit_ahead", lambda fits, n_jobs=None: {})
+    alone = run_study(X, y, budget="smoke", levers=levers, random_state=0,
+                      device="cpu", verbose=False)
+    import re
+
+    def untimed(setting):  # the distillation row's measured predict-time ratio
+        return re.sub(r"predict time [\d.]+x", "predict time", setting)
+
+    for a, b in zip(together.steps, alone.steps):
+        assert (a.name, untimed(a.setting), a.decision) == (
+            b.name, untimed(b.setting), b.decision)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-12)

@@ -16,8 +16,10 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ..distillation import DistilledClassifier, DistilledRegressor
 from ..inspection._lookup import find_network
+from ..neural_network._batched import serving
 from ..utils._progress import progress_bar
 from ._plan import _DISTILL
+from ._search import fit_ahead
 
 
 def _unwrap(model):
@@ -72,30 +74,44 @@ class _Runner:
             self.stopped = True
         return self.stopped
 
-    def run(self, calls):
+    def run(self, calls, ahead=None):
         """Run ``calls`` (``(function, args)`` pairs); their results in order, or None
         when the time limit (or Ctrl-C, recorded in ``interrupted``) stopped them.
         In one process the fit under way finishes; with ``n_jobs`` > 1 the fits under
-        way are abandoned."""
+        way are abandoned. ``ahead``: the fits of ``_fit_score`` calls as
+        :func:`~sklopt.model_selection._search.fit_ahead` takes them: their sklopt
+        networks train first, together in batches, the calls then take them, and each
+        call's seconds include its share of the batches' time."""
         if self.out_of_time():
             return None
         try:
-            return self._run(calls)
+            start = time.perf_counter()
+            fitted = {} if not ahead else fit_ahead(ahead, self.n_jobs)
+            if not fitted:
+                return self._run(calls)
+            share = (time.perf_counter() - start) / len(fitted)
+            batched = {id(m.net_) for m in fitted.values()}
+            with serving(fitted):  # the calls run here, where the fits are served
+                results = self._run(calls, n_jobs=1)
+            return None if results is None else [
+                (*r[:3], r[3] + share) if _network_id(r[0]) in batched else r
+                for r in results]
         except KeyboardInterrupt:
             # Ctrl-C ends the study like the time limit: what finished is reported.
             self.stopped = self.interrupted = True
             return None
 
-    def _run(self, calls):
+    def _run(self, calls, n_jobs=None):
         results = [None] * len(calls)
-        if self.n_jobs in (None, 1):
+        n_jobs = self.n_jobs if n_jobs is None else n_jobs
+        if n_jobs in (None, 1):
             for i, (func, args) in enumerate(calls):
                 if self.out_of_time():
                     return None
                 results[i] = func(*args)
                 self.bar.update(1)
             return results
-        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         indexed = [delayed(_indexed)(i, func, args)
                    for i, (func, args) in enumerate(calls)]
         for i, result in parallel(indexed):
@@ -107,6 +123,14 @@ class _Runner:
 
     def close(self):
         self.bar.close()
+
+
+def _network_id(model):
+    """``id`` of the trained network of a fitted model, or None."""
+    try:
+        return id(_unwrap(model).net_)
+    except (TypeError, AttributeError, ValueError):
+        return None
 
 
 def _indexed(i, func, args):

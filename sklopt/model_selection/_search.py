@@ -2,14 +2,15 @@
 
 :class:`GridSearchCV`, :class:`RandomizedSearchCV` and :func:`cross_validate` are
 scikit-learn's, with one step added before scikit-learn's own code runs: when the
-estimator is an sklopt MLP, or a Pipeline ending in one whose earlier steps the search
-does not vary, every candidate x fold network is trained ahead with the batched
-trainer (:func:`sklopt.neural_network._batched.fit_batched`), and scikit-learn's fits
-then take those results (:func:`~sklopt.neural_network._batched.serving`). Its
-cloning, parameters, scoring, ``cv_results_``, ``best_*``, ``error_score`` and refit
-are untouched. Anything else -- another estimator, a varied preprocessing step, fit
-parameters other than ``sample_weight``, a network the batch cannot take -- follows
-scikit-learn's path, fit by fit.
+estimator is an sklopt MLP, or a Pipeline ending in one, every candidate x fold network
+is trained ahead with the batched trainer
+(:func:`sklopt.neural_network._batched.fit_batched`; a Pipeline's earlier steps are
+fitted first, as its own fit fits them, and their output is the network's data), and
+scikit-learn's fits then take those results
+(:func:`~sklopt.neural_network._batched.serving`). Its cloning, parameters, scoring,
+``cv_results_``, ``best_*``, ``error_score`` and refit are untouched. Anything else --
+another estimator, fit parameters other than ``sample_weight`` (of a bare network), a
+network the batch cannot take -- follows scikit-learn's path, fit by fit.
 """
 
 import numpy as np
@@ -25,54 +26,52 @@ from ..neural_network._base import BaseMLP
 from ..neural_network._batched import batchable, fit_batched, fit_key, serving
 
 
-def _network_and_prefix(estimator, candidates):
-    """``(name of the network's parameters' prefix, True)`` when every candidate only
-    changes the sklopt network at the end of ``estimator``; None otherwise."""
-    if isinstance(estimator, BaseMLP):
-        prefix = ""
-    elif (isinstance(estimator, Pipeline) and isinstance(estimator.steps[-1][1], BaseMLP)):
-        prefix = estimator.steps[-1][0] + "__"
-    else:
-        return None
-    if prefix and not all(k.startswith(prefix) for c in candidates for k in c):
-        return None  # a preprocessing step varies: each fold-candidate has its own
-    return prefix
+def fit_ahead(fits, n_jobs=None):
+    """Train the sklopt networks of ``fits`` in batches, ahead of the fits themselves.
 
+    Parameters
+    ----------
+    fits : list of tuple
+        ``(estimator, X_train, y_train, sample_weight)``, as each fit will be called:
+        ``clone(estimator).fit(X_train, y_train[, sample_weight=...])``. An sklopt MLP,
+        or a Pipeline ending in one (its earlier steps are fitted here as its own fit
+        fits them: their output is the network's data), joins a batch; anything else
+        is left to its own fit.
+    n_jobs : int, default=None
+        With more than one, the networks are dealt into that many batches, trained in
+        joblib's workers (each on its share of the cores).
 
-def _fit_ahead(estimator, candidates, X, y, splits, fit_params, n_jobs=None):
-    """Train the networks of every candidate x split in batches; the ``{fit_key:
-    fitted network}`` the searches' fits then take, or None (scikit-learn's path).
-    With ``n_jobs`` > 1 the networks are dealt into that many batches, trained in
-    joblib's workers (each on its share of the cores)."""
-    if _network_and_prefix(estimator, candidates) is None:
-        return None
-    if set(fit_params) - {"sample_weight"} or (
-            fit_params and isinstance(estimator, Pipeline)):
-        return None
-    sample_weight = fit_params.get("sample_weight")
+    Returns
+    -------
+    fitted : dict
+        ``{fit_key: fitted network}`` for :func:`~sklopt.neural_network._batched.serving`
+        (empty when nothing could join a batch).
+    """
     jobs = []
-    for params in candidates:
-        for train, _ in splits:
-            model = clone(estimator).set_params(**params)
-            X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-            sw = None if sample_weight is None else _safe_indexing(
-                np.asarray(sample_weight), train)
-            if isinstance(model, Pipeline):
+    for estimator, X_train, y_train, sample_weight in fits:
+        model = clone(estimator)
+        if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], BaseMLP):
+            if sample_weight is not None:
+                continue  # routed by name in a Pipeline: its own fit
+            try:
                 X_train = model[:-1].fit_transform(X_train, y_train)
-                model = model.steps[-1][1]
-            if batchable(model) is not None:
-                continue  # trains on its own, in scikit-learn's path
-            jobs.append((model, X_train, y_train, sw))
+            except Exception:  # noqa: BLE001 - its own fit reports it
+                continue
+            model = model.steps[-1][1]
+        elif not isinstance(model, BaseMLP):
+            continue
+        if batchable(model) is None:
+            jobs.append((model, X_train, y_train, sample_weight))
     if len(jobs) < 2:
-        return None
+        return {}
     keys = [fit_key(m, Xt, yt, sw) for m, Xt, yt, sw in jobs]
-    # A fit refused before training stays out of the batch; scikit-learn's path then
-    # runs it and reports it (error_score).
+    # A fit refused before training stays out of the batch; its own fit then runs
+    # and reports it (a search's error_score).
     workers = min(effective_n_jobs(n_jobs), len(jobs))
     if workers == 1:
         fitted = fit_batched(jobs, on_error="skip")
     else:
-        # Dealt round-robin: each worker's batch holds every shape the search has.
+        # Dealt round-robin: each worker's batch holds every shape there is.
         parts = Parallel(n_jobs=workers)(
             delayed(fit_batched)(jobs[i::workers], on_error="skip")
             for i in range(workers))
@@ -80,6 +79,23 @@ def _fit_ahead(estimator, candidates, X, y, splits, fit_params, n_jobs=None):
         for i, part in enumerate(parts):
             fitted[i::workers] = part
     return {key: est for key, est in zip(keys, fitted) if est is not None}
+
+
+def _fit_ahead(estimator, candidates, X, y, splits, fit_params, n_jobs=None):
+    """:func:`fit_ahead` of every candidate x split of a search; None when the search
+    takes scikit-learn's path (fit parameters other than ``sample_weight``, or
+    nothing could join a batch)."""
+    if set(fit_params) - {"sample_weight"}:
+        return None
+    sample_weight = fit_params.get("sample_weight")
+    fits = []
+    for params in candidates:
+        model = clone(estimator).set_params(**params)
+        for train, _ in splits:
+            sw = None if sample_weight is None else _safe_indexing(
+                np.asarray(sample_weight), train)
+            fits.append((model, _safe_indexing(X, train), _safe_indexing(y, train), sw))
+    return fit_ahead(fits, n_jobs) or None
 
 
 class _BatchedSearchMixin:
@@ -121,8 +137,8 @@ class GridSearchCV(_BatchedSearchMixin, sk.GridSearchCV):
 
     Same parameters, attributes and results as scikit-learn's class. When
     ``estimator`` is an sklopt ``MLPClassifier`` / ``MLPRegressor``, or a Pipeline
-    ending in one whose earlier steps the grid does not vary, every network of the
-    search is trained ahead by the batched trainer -- one forward and backward pass
+    ending in one, every network of the search is trained ahead by the batched
+    trainer -- one forward and backward pass
     per step for all of them, each with its own rows, shuffling, initial weights,
     early stopping and hyper-parameters -- and scikit-learn's search then scores those
     fits. Candidates that change the network's shape (``hidden_layer_sizes``,

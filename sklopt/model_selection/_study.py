@@ -252,7 +252,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
 
     def fits(estimators, where):
         calls = [(_fit_score, (est, X, y, fold)) for est, fold in zip(estimators, where)]
-        return runner.run(calls)
+        return runner.run(calls, ahead=[(est, X.iloc[fold.train], y.iloc[fold.train],
+                                         None) for est, fold in zip(estimators, where)])
 
     # References first: the comparison every other row is read against.
     ref_rows = {}

@@ -235,8 +235,10 @@ def _train(members):
                 try:
                     net.notify("on_epoch_end", dataset_train=member.plan.data,
                                dataset_valid=None)
-                except KeyboardInterrupt:  # the member's stopping rule
-                    member.done = True
+                except KeyboardInterrupt:
+                    if member.monitor.stop_reason_ is None:
+                        raise  # the user's Ctrl-C: the whole batch stops
+                    member.done = True  # the member's stopping rule
                 net.module_.train()
                 member.epochs -= 1
                 if member.epochs == 0:
