@@ -7,12 +7,17 @@ passenger-name column included) and one regression table (``MASS/Boston``, targe
 the chosen MLP's outer score and each reference's on the same folds, the levers kept
 and the student's verdict against its teacher.
 
+``--compare-batching`` runs each table twice, with each step's networks trained one
+fit at a time (as before the batched trainer) and in batches (the default), and
+prints both times and their ratio.
+
 Run alone (the machine's cores are the measurement):
 ``python benchmarks/bench_study.py [--budget quick] [--tables digits titanic boston]
-[--n-jobs 2]``
+[--n-jobs 2] [--compare-batching]``
 """
 
 import argparse
+import contextlib
 import time
 import warnings
 
@@ -38,22 +43,46 @@ TABLES = {
 }
 
 
+@contextlib.contextmanager
+def _one_at_a_time():
+    """The study with every network fitted on its own (no batches)."""
+    from sklopt.model_selection import _fits
+
+    real = _fits.fit_ahead
+    _fits.fit_ahead = lambda fits, n_jobs=None: {}
+    try:
+        yield
+    finally:
+        _fits.fit_ahead = real
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", default="quick")
     parser.add_argument("--tables", nargs="+", default=list(TABLES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--compare-batching", action="store_true")
     args = parser.parse_args()
-    rows = []
+    rows, comparisons = [], []
     for name in args.tables:
         X, y, task = TABLES[name]()
+        if args.compare_batching:
+            with _one_at_a_time():
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    run_study(X, y, task=task, budget=args.budget, device=args.device,
+                              n_jobs=args.n_jobs, verbose=False)
+                alone = time.perf_counter() - t0
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = run_study(X, y, task=task, budget=args.budget, device=args.device,
                                n_jobs=args.n_jobs, verbose=False)
         seconds = time.perf_counter() - t0
+        if args.compare_batching:
+            comparisons.append((name, alone, seconds))
         steps = {s.name: s for s in result.steps}
         refs = [s for s in result.steps if s.kind == "reference"]
         mlp = next(s for s in reversed(result.steps) if s.kind in ("lever", "baseline")
@@ -83,6 +112,11 @@ def main():
                   "not run" if student is None
                   else f"{student.decision} ({student.paired})"]
         print("| " + " | ".join(cells) + " |")
+    if comparisons:
+        print("\n| table | one fit at a time (s) | batched (s) | batched / one at a time |")
+        print("|---|---|---|---|")
+        for name, alone, batched in comparisons:
+            print(f"| {name} | {alone:.0f} | {batched:.0f} | {batched / alone:.2f} |")
 
 
 if __name__ == "__main__":

@@ -143,8 +143,9 @@ def study(args):
     from .model_selection._study import planned_fits
 
     try:
-        check_out(args.out, args.overwrite)
+        # The input first: a mistyped --data names itself, whatever --out holds.
         X, y, task, groups = _load(args)
+        check_out(args.out, args.overwrite)
     except (DataError, ValueError) as exc:
         print(f"sklopt study: error: {exc}", file=sys.stderr)
         return 2

@@ -279,3 +279,43 @@ def test_seed_stability_trains_seeds_as_members(digits, monkeypatch):
     for seed, row in zip(range(3), result.scores.itertuples()):
         scores = skms.cross_validate(est.set_params(random_state=seed), X, y, cv=3)
         assert row.score == pytest.approx(scores["test_score"].mean(), abs=1e-12)
+
+
+def test_the_members_per_batch_follow_the_free_memory(digits, monkeypatch):
+    import sklopt.neural_network._batched as batched
+
+    X, y = digits
+    est = MLPClassifier((16,), max_iter=2, random_state=0, device="cpu")
+    plan = clone(est)._plan(X, y, None, False, batched.FitHook())
+    monkeypatch.setattr(batched, "_free_cpu_memory", lambda: 10 ** 12)
+    roomy = batched._members_per_batch(plan)
+    monkeypatch.setattr(batched, "_free_cpu_memory", lambda: 10 ** 6)
+    tight = batched._members_per_batch(plan)
+    assert roomy > 1000 and tight == 1
+    # A search too large for the memory runs in several batches, with the same fits.
+    sizes = []
+    real = batched._train
+    monkeypatch.setattr(batched, "_train", lambda members: sizes.append(
+        len(members)) or real(members))
+    monkeypatch.setattr(batched, "_members_per_batch", lambda plan: 2)
+    jobs = [(clone(est).set_params(random_state=s), X, y, None) for s in range(5)]
+    split = fit_batched([(clone(m), a, b, w) for m, a, b, w in jobs])
+    assert sizes == [2, 2, 1]
+    _agree([clone(m).fit(a, b) for m, a, b, _ in jobs], split, X)
+
+
+def test_fit_times_include_each_fits_share_and_worker_warnings_are_filtered(
+        digits, capfd):
+    X, y = digits
+    est = MLPClassifier((16,), max_iter=3, random_state=0, device="cpu")
+    capfd.readouterr()
+    with warnings.catch_warnings():
+        # The caller's filter reaches the workers (they print to the same stderr).
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(est, {"alpha": [1e-4, 1e-2]}, cv=3, n_jobs=2).fit(X, y)
+        result = cross_validate(est, X, y, cv=3, n_jobs=2)
+    assert "ConvergenceWarning" not in capfd.readouterr().err
+    # A served fit takes microseconds; its share of the batch is what it cost.
+    alone = skms.cross_validate(est, X, y, cv=3)["fit_time"].mean()
+    assert search.cv_results_["mean_fit_time"].min() > 0.1 * alone
+    assert result["fit_time"].min() > 0.1 * alone

@@ -196,7 +196,8 @@ def test_displays_of_a_tabular_mlp(table):
     df, y = table
     clf = TabularMLPClassifier(**SMALL).fit(df, y)
     disp = LossCurveDisplay.from_estimator(clf)
-    np.testing.assert_allclose(disp.lines_["MLPClassifier"][0].get_ydata(),
+    # The legend names the user's estimator, not the network inside it.
+    np.testing.assert_allclose(disp.lines_["TabularMLPClassifier"][0].get_ydata(),
                                clf.mlp_.history_["train_loss"])
     assert disp.ax_.get_ylabel() == "log-loss (nats)"
     ParameterStabilityDisplay.from_estimator({"tabular": clf})

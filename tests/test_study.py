@@ -391,11 +391,18 @@ def test_bad_csv_gets_a_clear_message_and_nonzero_exit(tmp_path, capsys, content
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_argument_errors(tmp_path, capsys):
+def test_cli_argument_errors(tmp_path, capsys, monkeypatch):
+    # From a folder whose default --out (sklopt_study) already holds a study, as the
+    # README's main command leaves it: the input's own error comes first.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sklopt_study").mkdir()
+    (tmp_path / "sklopt_study" / "report.md").write_text("an earlier study")
     assert main(["study", "--data", str(tmp_path / "nope.csv"), "--target", "y"]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["study", "--data", str(tmp_path / "nope.csv")]) == 2
     assert "--target" in capsys.readouterr().err
+    assert main(["study", "--dataset", "iris", "--task", "regression"]) == 2
+    assert "--task goes with --data" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["study", "--dataset", "digits", "--budget", "enormous"])
     with pytest.raises(ValueError, match=r"classes 2 \(1\) have fewer rows than the 5"):

@@ -349,7 +349,7 @@ def feature_attributions(estimator, X, *, method="integrated_gradients", baselin
     :func:`sklearn.inspection.permutation_importance`: a Bunch with a global
     ``importances_mean``, plus the per-row ``values``.
 
-    Read more in docs/explain.md.
+    Read more in docs/user_guide/explanations.md.
 
     Parameters
     ----------

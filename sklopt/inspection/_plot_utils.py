@@ -25,6 +25,19 @@ def _pyplot(what):
     return plt
 
 
+def _legend_name(estimator, found):
+    """The user's estimator (``TabularMLPClassifier``, ``DistilledClassifier``) by its
+    class; generic wrappers (a Pipeline, a search, a frozen or target-transformed
+    model) by the network's."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.pipeline import Pipeline
+
+    generic = (Pipeline, BaseSearchCV, FrozenEstimator, TransformedTargetRegressor)
+    return type(found.network if isinstance(estimator, generic) else estimator).__name__
+
+
 def _named_networks(estimators, names):
     """``[(name, found)]`` of the fitted estimators, in order: ``found`` is the
     :class:`~sklopt.inspection._lookup.FoundNetwork` of each."""
@@ -34,7 +47,7 @@ def _named_networks(estimators, names):
         estimators = [estimators]
     found = [find_network(e) for e in estimators]
     if names is None:
-        names = [type(f.network).__name__ for f in found]
+        names = [_legend_name(e, f) for e, f in zip(estimators, found)]
         if len(set(names)) < len(names):
             names = [f"{n} {i}" for i, n in enumerate(names)]
     if len(names) != len(found):

@@ -90,7 +90,7 @@ def seed_stability(estimator, X, y, *, seeds=5, cv=5, scoring=None, n_jobs=None,
     keys = [k for k in with_seed(estimator, 0).get_params(deep=True)
             if k.split("__")[-1] == "random_state"]
     fitted = _fit_ahead(estimator, [dict.fromkeys(keys, seed) for seed in seeds], X, y,
-                        splits, {})
+                        splits, {}, n_jobs)
     if fitted:
         n_jobs = None  # the fits are ready, in this process
     for seed in progress_bar(seeds, desc="seeds", disable=not verbose):

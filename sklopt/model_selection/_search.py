@@ -13,13 +13,16 @@ another estimator, fit parameters other than ``sample_weight`` (of a bare networ
 network the batch cannot take -- follows scikit-learn's path, fit by fit.
 """
 
+import time
+
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from sklearn import model_selection as sk
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
+from sklearn.utils.parallel import Parallel, delayed  # the caller's warning filters
 from sklearn.utils.validation import indexable
 
 from ..neural_network._base import BaseMLP
@@ -113,10 +116,14 @@ class _BatchedSearchMixin:
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, groups))
         fit_params = {k: v for k, v in params.items() if k != "groups"}
+        start = time.perf_counter()
         fitted = _fit_ahead(self.estimator, self._candidates_, X, y, splits,
                             fit_params, self.n_jobs)
         if fitted is None:
             return super().fit(X, y, **params)
+        # Each fit's time: its share of the batches (when every fit was batched).
+        n_fits = len(self._candidates_) * len(splits)
+        share = (time.perf_counter() - start) / n_fits if len(fitted) == n_fits else 0
         # The fits are ready: scikit-learn's evaluation runs in this process, where
         # they are served; the splits are the ones they were trained on.
         n_jobs, cv_param = self.n_jobs, self.cv
@@ -128,6 +135,7 @@ class _BatchedSearchMixin:
             self.n_jobs, self.cv = n_jobs, cv_param
         if hasattr(self, "_checked_cv_orig"):
             self._checked_cv_orig = cv  # the user's splitter, as scikit-learn keeps it
+        self.cv_results_["mean_fit_time"] = self.cv_results_["mean_fit_time"] + share
         return self
 
 
@@ -222,6 +230,7 @@ def cross_validate(estimator, X, y=None, *, groups=None, scoring=None, cv=None,
     X, y = indexable(X, y)
     cv_checked = check_cv(cv, y, classifier=is_classifier(estimator))
     splits = list(cv_checked.split(X, y, groups))
+    start = time.perf_counter()
     fitted = _fit_ahead(estimator, [{}], X, y, splits, dict(params or {}), n_jobs)
     kwargs = dict(groups=groups, scoring=scoring, verbose=verbose, params=params,
                   pre_dispatch=pre_dispatch, return_train_score=return_train_score,
@@ -229,5 +238,9 @@ def cross_validate(estimator, X, y=None, *, groups=None, scoring=None, cv=None,
                   error_score=error_score)
     if fitted is None:
         return sk.cross_validate(estimator, X, y, cv=cv, n_jobs=n_jobs, **kwargs)
+    share = (time.perf_counter() - start) / len(splits) if len(fitted) == len(
+        splits) else 0.0
     with serving(fitted):
-        return sk.cross_validate(estimator, X, y, cv=splits, n_jobs=None, **kwargs)
+        result = sk.cross_validate(estimator, X, y, cv=splits, n_jobs=None, **kwargs)
+    result["fit_time"] = result["fit_time"] + share  # each fit's share of the batch
+    return result

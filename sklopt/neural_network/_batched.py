@@ -151,13 +151,15 @@ def fit_batched(jobs, max_members=None, on_error="raise"):
 
 def _members_per_batch(plan):
     """Members per batch from the free memory: each member holds its parameters four
-    times (weights, gradients, two optimizer moments) and a batch's activations; a
-    batch may take a quarter of the free memory."""
+    times (weights, gradients, two optimizer moments), a batch's activations and its
+    epoch's shuffled rows (a copy of its data); a batch may take a quarter of the free
+    memory."""
     spec = plan.spec
     units = spec.module.layer_units
     n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:]))
     itemsize = torch.empty((), dtype=spec.dtype).element_size()
-    per_member = itemsize * (4 * n_params + 3 * spec.batch_size * sum(units))
+    rows = len(plan.data) * (units[0] + 2)  # features, target, weight
+    per_member = itemsize * (4 * n_params + 3 * spec.batch_size * sum(units) + rows)
     if torch.device(spec.device).type == "cuda":
         free = torch.cuda.mem_get_info(torch.device(spec.device))[0]
     else:

@@ -34,6 +34,11 @@ DEVICE_DATA_FRACTION = 0.5
 PREDICT_BATCH = 65536
 
 
+def _writable(a):
+    a = np.ascontiguousarray(a)
+    return a if a.flags.writeable else a.copy()
+
+
 class TensorData(torch.utils.data.Dataset):
     """Training data held as tensors: on the training device, or in pinned CPU memory
     (streamed per batch) when it does not fit there.
@@ -54,8 +59,10 @@ class TensorData(torch.utils.data.Dataset):
     def from_numpy(cls, X, y, sample_weight, device, dtype):
         """Tensors of ``X`` (as ``dtype``), ``y`` and ``sample_weight`` placed for
         training on ``device``."""
-        Xt = torch.from_numpy(np.ascontiguousarray(X)).to(dtype)
-        yt = None if y is None else torch.from_numpy(np.ascontiguousarray(y))
+        # Writable arrays: joblib hands workers large inputs as read-only memory maps,
+        # which torch.from_numpy would warn about (the tensors are copies anyway).
+        Xt = torch.from_numpy(_writable(X)).to(dtype)
+        yt = None if y is None else torch.from_numpy(_writable(y))
         if yt is not None and yt.is_floating_point():
             yt = yt.to(dtype)
         wt = None if sample_weight is None else torch.from_numpy(
