@@ -65,6 +65,8 @@ SETTINGS = [
     {"solver": "adam", "early_stopping": True, "n_iter_no_change": 2},
     {"solver": "adam", "penalty": "elasticnet", "l1_ratio": 0.5},
     {"solver": "adam", "learning_rate": "cosine", "class_weight": "balanced"},
+    {"solver": "rmsprop"},
+    {"solver": "adagrad", "label_smoothing": 0.1},
 ]
 
 
