@@ -32,6 +32,7 @@ torch's optimizers take one learning rate per parameter group, not per member.
 import contextlib
 import dataclasses
 import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,9 +169,9 @@ def _members_per_batch(plan):
 
 
 def _free_cpu_memory():
+    """Available RAM in bytes (POSIX); 1 GiB where the system does not say."""
     try:
-        pages = __import__("os").sysconf("SC_AVPHYS_PAGES")
-        return pages * __import__("os").sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return 2 ** 30
 
@@ -278,7 +279,6 @@ def _epoch(members, spec):
         weights[k, :sizes[k]] = (1.0 if data.sample_weight is None
                                  else data.sample_weight[rows].to(device))
         member.losses, member.sizes, member.l2_share = [], [], 0.0
-    sizes_t = torch.tensor(sizes, device=device)
     shared = _shared_criterion(members)
     bs = spec.batch_size
     for s in range(0, longest, bs):
@@ -289,8 +289,7 @@ def _epoch(members, spec):
         take = (lambda t: t[:, s:s + bs]) if index is None else (
             lambda t: t.index_select(0, index)[:, s:s + bs])
         Xb, yb, wb = take(X), take(y), take(weights)
-        rows = (sizes_t if index is None else sizes_t[index]).sub(s).clamp(max=bs)
-        rows = rows.tolist()
+        rows = [min(bs, sizes[k] - s) for k in stepping]
         for member, n in zip(batch, rows):
             member.rows = n
             for p in member.params:

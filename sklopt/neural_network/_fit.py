@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import _fit_context
@@ -518,8 +519,6 @@ class FitMixin:
 
 def _history_frame(history):
     """skorch's per-epoch history as a DataFrame of :data:`HISTORY_COLUMNS`."""
-    import pandas as pd
-
     rows = [row for row in history if "train_loss" in row]  # not an interrupted epoch
     columns = [c for c in HISTORY_COLUMNS if any(c in row for row in rows)]
     frame = pd.DataFrame([[row.get(c, np.nan) for c in columns] for row in rows],

@@ -51,11 +51,6 @@ class SeededDropout(nn.Module):
     def extra_repr(self):
         return f"p={self.p}"
 
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state["generator"] = None  # a training call's, not part of the model
-        return state
-
 
 class MLPModule(nn.Module):
     """``[embedding] -> (Linear -> [BatchNorm] -> activation -> [Dropout]) per hidden layer
