@@ -15,6 +15,10 @@ MLPClassifier)`` batched: all 60 networks in one batch in this process, and with
 ``n_jobs=-1`` one batch per joblib worker. The table shows each time, its ratio to
 the reference and the best mean CV accuracy.
 
+Each trainer runs once untimed on a small problem first: what a session pays once
+(scikit-learn's worker processes starting, torch's lazy imports on a first optimizer)
+is not in the table.
+
 Run: ``python benchmarks/bench_batched.py [--cases a b] [--epochs 30]``
 """
 
@@ -24,6 +28,7 @@ import warnings
 
 import numpy as np
 from sklearn import model_selection as skms
+from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLP
@@ -73,6 +78,8 @@ def main():
                           n_jobs=-1)),
         ]
         reference = None
+        for _, search in runs:  # warm-up: worker start and lazy imports, untimed
+            clone(search).set_params(estimator__max_iter=1).fit(X[:300], y[:300])
         for label, search in runs:
             seconds, score = timed(search, X, y)
             reference = reference or seconds

@@ -23,6 +23,7 @@ from functools import partial
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.history import History
 
 from ._graph import GraphedStep, check_graphable
 from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
@@ -139,6 +140,26 @@ class BatchIterator:
             yield (*batch, denom)
 
 
+class EpochHistory(History):
+    """skorch's ``History`` with constant-time access to an epoch row.
+
+    skorch's ``history[-1]`` and ``history.record`` copy the whole history on every
+    call (``History.__getitem__`` starts with ``to_list()``): a fit of E epochs paid
+    O(E^2), and a batched search of K members that many times over. An integer index
+    is the plain list's; every other index is skorch's.
+    """
+
+    def __getitem__(self, i):
+        if isinstance(i, int):
+            return list.__getitem__(self, i)
+        return super().__getitem__(i)
+
+    def record(self, attr, value):
+        if not self:
+            raise ValueError("Call new_epoch before recording for the first time.")
+        list.__getitem__(self, -1)[attr] = value
+
+
 class SkloptNet(NeuralNet):
     """skorch ``NeuralNet`` that trains an :class:`MLPModule` on pre-built tensor batches.
 
@@ -182,6 +203,10 @@ class SkloptNet(NeuralNet):
         """Install a restored optimizer (``sklopt.io``)."""
         with self._current_init_context("optimizer"):
             self.optimizer_ = optimizer
+        return self
+
+    def initialize_history(self):
+        self.history_ = EpochHistory()
         return self
 
     def initialize_criterion(self):
@@ -349,15 +374,15 @@ class SkloptNet(NeuralNet):
             losses.append(loss)
             sizes.append(n)
             l2_share = l2_share + n / denom
-        self.end_epoch(losses, sizes, l2_share, prefix)
+        sizes_t = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+        self.end_epoch(torch.stack(losses).dot(sizes_t), sum(sizes), l2_share,
+                       len(losses), prefix)
 
-    def end_epoch(self, losses, sizes, l2_share, prefix="train"):
-        """Set ``epoch_loss_`` from the epoch's batch losses (device scalars), sizes
-        and ``sum n_b / denom_b``, and record the batch count (also the batched
-        trainer's, per member)."""
-        n = sum(sizes)
-        sizes = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
-        loss = torch.stack(losses).dot(sizes) / n
+    def end_epoch(self, loss_sum, n, l2_share, batch_count, prefix="train"):
+        """Set ``epoch_loss_`` from the epoch's ``sum_b n_b * loss_b`` (a device
+        scalar) over its ``n`` rows and ``l2_share = sum_b n_b / denom_b``, and record
+        the batch count (also the batched trainer's, per member)."""
+        loss = loss_sum / n
         if self.l2_mode_ == "coupled":
             # The L2 term ran inside the optimizer, so its value is not in the batch
             # losses: add sum_b n_b / n * alpha * P / denom_b, evaluated with the
@@ -368,7 +393,7 @@ class SkloptNet(NeuralNet):
         # A device tensor: the stochastic solvers' monitor reads it together with the
         # epoch's parameter statistics, in the epoch's one host sync.
         self.epoch_loss_ = loss.detach()
-        self.history.record(prefix + "_batch_count", len(losses))
+        self.history.record(prefix + "_batch_count", batch_count)
 
     def forward_raw(self, X, batch_size=PREDICT_BATCH):
         """Raw outputs (logits) of the module for a tensor ``X``, in eval mode."""

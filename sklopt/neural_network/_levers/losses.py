@@ -32,12 +32,16 @@ class Output:
     doc : str
     numpy_link : callable
         ``link`` on a numpy array (the numpy forward pass of small predictions).
+    rows : callable
+        ``rows(raw, target, label_smoothing) -> (n,)``: the per-row loss that ``loss``
+        averages (the batched trainer's per-member losses).
     """
 
     loss: object
     link: object
     doc: str
     numpy_link: object
+    rows: object
 
 
 def weighted_mean(per_sample, sample_weight):
@@ -47,42 +51,80 @@ def weighted_mean(per_sample, sample_weight):
     return (per_sample * sample_weight).sum() / sample_weight.sum()
 
 
+# Per-row losses ``rows(raw, target, label_smoothing) -> (n,)``: the weighted losses
+# below and the batched trainer's per-member losses (``_batched.py``) are built on them.
+# ``label_smoothing`` is a float, or a per-row tensor (members of a batch may differ).
+def _softmax_ce_rows(z, y, label_smoothing=0.0):
+    # torch's (smoothed) cross-entropy per row, (1 - e) * nll + e * mean_c(-log p_c),
+    # written as lse(z) - (1 - e) z_y - e mean(z): about 2.5x faster than
+    # F.cross_entropy on the batched trainer's (members x rows, few classes) logits.
+    if y.dim() > 1:  # soft labels (rows of probabilities)
+        return F.cross_entropy(z, y, reduction="none", label_smoothing=label_smoothing)
+    lse = torch.logsumexp(z, dim=1)
+    picked = z.gather(1, y.unsqueeze(1)).squeeze(1)
+    if not torch.is_tensor(label_smoothing) and not label_smoothing:
+        return lse - picked
+    return lse - (1.0 - label_smoothing) * picked - label_smoothing * z.mean(dim=1)
+
+
+def _smoothed(y, label_smoothing):
+    """Binary targets pulled towards 1/2 by ``label_smoothing``."""
+    if torch.is_tensor(label_smoothing):
+        label_smoothing = label_smoothing.reshape(-1, 1)
+    elif not label_smoothing:
+        return y
+    return y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+
+
+def _sigmoid_ce_rows(z, y, label_smoothing=0.0):
+    return F.binary_cross_entropy_with_logits(z, _smoothed(y, label_smoothing),
+                                              reduction="none").sum(dim=1)
+
+
+def _half_squared_rows(z, y, label_smoothing=0.0):
+    return 0.5 * (z - y).pow(2).mean(dim=1)
+
+
+def _half_poisson_rows(z, y, label_smoothing=0.0):
+    # exp(z) - y z + (y log y - y): the deviance with sklearn's constant term.
+    return (torch.exp(z) - y * z + torch.xlogy(y, y) - y).sum(dim=1)
+
+
 def _softmax_ce(z, y, sample_weight=None, label_smoothing=0.0):
     # y: class indices (int64) or, for soft labels (Mixup), rows of probabilities.
     if sample_weight is None:
         return F.cross_entropy(z, y, label_smoothing=label_smoothing)
-    return weighted_mean(F.cross_entropy(z, y, reduction="none",
-                                         label_smoothing=label_smoothing), sample_weight)
+    return weighted_mean(_softmax_ce_rows(z, y, label_smoothing), sample_weight)
 
 
 def _sigmoid_ce(z, y, sample_weight=None, label_smoothing=0.0):
-    if label_smoothing:
-        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if sample_weight is None:
-        return F.binary_cross_entropy_with_logits(z, y) * z.shape[1]
-    per_sample = F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
-    return weighted_mean(per_sample, sample_weight)
+        return F.binary_cross_entropy_with_logits(z, _smoothed(y, label_smoothing)) * \
+            z.shape[1]
+    return weighted_mean(_sigmoid_ce_rows(z, y, label_smoothing), sample_weight)
 
 
 def _half_squared(z, y, sample_weight=None):
     if sample_weight is None:
         return 0.5 * F.mse_loss(z, y)
-    return weighted_mean(0.5 * (z - y).pow(2).mean(dim=1), sample_weight)
+    return weighted_mean(_half_squared_rows(z, y), sample_weight)
 
 
 def _half_poisson(z, y, sample_weight=None):
-    # exp(z) - y z + (y log y - y): the deviance with sklearn's constant term.
-    return weighted_mean((torch.exp(z) - y * z + torch.xlogy(y, y) - y).sum(dim=1),
-                         sample_weight)
+    return weighted_mean(_half_poisson_rows(z, y), sample_weight)
 
 
 OUTPUTS = Registry("out_activation_", {
     "softmax": Output(_softmax_ce, partial(torch.softmax, dim=1),
-                      "softmax cross-entropy (multiclass)", partial(softmax, axis=-1)),
+                      "softmax cross-entropy (multiclass)", partial(softmax, axis=-1),
+                      _softmax_ce_rows),
     "logistic": Output(_sigmoid_ce, torch.sigmoid,
-                       "logistic loss per output (binary, multi-label)", expit),
-    "identity": Output(_half_squared, lambda z: z, "half squared error", lambda z: z),
-    "exp": Output(_half_poisson, torch.exp, "half Poisson deviance", np.exp),
+                       "logistic loss per output (binary, multi-label)", expit,
+                       _sigmoid_ce_rows),
+    "identity": Output(_half_squared, lambda z: z, "half squared error", lambda z: z,
+                       _half_squared_rows),
+    "exp": Output(_half_poisson, torch.exp, "half Poisson deviance", np.exp,
+                  _half_poisson_rows),
 })
 
 
