@@ -19,6 +19,7 @@ from sklopt.io import load, save
 from sklopt.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from sklopt.neural_network import MLPClassifier, MLPRegressor
 from sklopt.neural_network._batched import batchable, fit_batched
+from sklopt.preprocessing import GaussianNoise
 
 
 @pytest.fixture(autouse=True)
@@ -67,12 +68,24 @@ SETTINGS = [
     {"solver": "adam", "learning_rate": "cosine", "class_weight": "balanced"},
     {"solver": "rmsprop"},
     {"solver": "adagrad", "label_smoothing": 0.1},
+    {"n_ensemble": 4},
+    {"num_embedding": "piecewise_linear", "n_bins": 6, "embedding_dim": 4},
+    {"num_embedding": "periodic", "n_ensemble": 2, "dropout": 0.2,
+     "early_stopping": True},
 ]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: "-".join(
     f"{k}={v}" for k, v in s.items()))
-def test_batched_classifiers_equal_their_separate_fits(digits, setting):
+def test_batched_classifiers_equal_their_separate_fits(digits, setting, monkeypatch):
+    import sklopt.neural_network._batched as batched
+
+    # Embeddings batch on a GPU only: their stacked path is checked here on the CPU.
+    monkeypatch.setattr(batched, "CPU_BATCHES_EMBEDDINGS", True)
+    trained = []
+    real = batched._train
+    monkeypatch.setattr(batched, "_train", lambda members: trained.append(
+        len(members)) or real(members))
     X, y = digits
     base = MLPClassifier((16,), max_iter=12, random_state=0, device="cpu", **setting)
     grid = [{"alpha": a, "learning_rate_init": lr, "random_state": seed}
@@ -83,8 +96,9 @@ def test_batched_classifiers_equal_their_separate_fits(digits, setting):
             train = train[: len(train) - 7 * (i + j)]  # unequal training sets
             jobs.append((clone(base).set_params(**params), X[train], y[train], None))
     separate = [clone(m).fit(Xt, yt) for m, Xt, yt, _ in jobs]
-    batched = fit_batched([(clone(m), Xt, yt, w) for m, Xt, yt, w in jobs])
-    _agree(separate, batched, X)
+    together = fit_batched([(clone(m), Xt, yt, w) for m, Xt, yt, w in jobs])
+    assert sum(trained) == len(jobs)  # every member trained in the stack
+    _agree(separate, together, X)
 
 
 def test_batched_regressors_with_sample_weights_equal_their_separate_fits():
@@ -132,7 +146,7 @@ def test_batches_split_by_memory_and_shape_give_the_same_fits(digits):
 def test_what_a_batch_cannot_take_trains_on_its_own(digits):
     X, y = digits
     others = [MLPClassifier((8,), solver="lbfgs", max_iter=20, random_state=0),
-              MLPClassifier((8,), n_ensemble=2, max_iter=5, random_state=0),
+              MLPClassifier((8,), augment=GaussianNoise(0.1), max_iter=5, random_state=0),
               MLPClassifier((8,), num_embedding="periodic", max_iter=5, random_state=0),
               MLPClassifier((8,), batch_norm=True, max_iter=5, random_state=0)]
     assert all(batchable(m) for m in others)
@@ -321,3 +335,25 @@ def test_fit_times_include_each_fits_share_and_worker_warnings_are_filtered(
     alone = skms.cross_validate(est, X, y, cv=3)["fit_time"].mean()
     assert search.cv_results_["mean_fit_time"].min() > 0.1 * alone
     assert result["fit_time"].min() > 0.1 * alone
+
+
+def test_a_distillers_out_of_fold_teachers_train_as_one_batch(digits, monkeypatch):
+    import sklopt.model_selection._search as search
+    import sklopt.neural_network._batched as batched
+    from sklopt.distillation import DistilledClassifier
+
+    X, y = digits
+    teacher = MLPClassifier((16,), max_iter=8, random_state=0, device="cpu")
+    student = MLPClassifier((8,), max_iter=8, random_state=0, device="cpu")
+    trained = []
+    real = batched._train
+    monkeypatch.setattr(batched, "_train", lambda members: trained.append(
+        len(members)) or real(members))
+    make = lambda: DistilledClassifier(teacher, student, cv=3, n_transfer=1,  # noqa: E731
+                                       random_state=0)
+    together = make().fit(X, y)
+    assert trained == [3]  # the three out-of-fold teachers, in one pass
+    monkeypatch.setattr(search, "fit_ahead", lambda fits, n_jobs=None: {})
+    alone = make().fit(X, y)
+    np.testing.assert_allclose(together.predict_proba(X), alone.predict_proba(X),
+                               rtol=1e-6, atol=1e-9)

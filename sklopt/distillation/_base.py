@@ -175,16 +175,26 @@ class _BaseDistilled(DocLinkMixin, MetaEstimatorMixin, BaseEstimator, metaclass=
         folds (as :func:`~sklearn.model_selection.cross_val_predict`, which refuses
         some unfitted meta-estimators, e.g. a ``StackingClassifier`` whose
         ``predict_proba`` only exists once fitted)."""
+        # Imported here: sklopt.model_selection imports the distillers.
+        from ..model_selection._search import fit_ahead
+        from ..neural_network._batched import serving
+
         cv = check_cv(cv, y, classifier=is_classifier(self))
+        splits = list(cv.split(X, y))
+        # An sklopt network (or a Pipeline ending in one) trains its folds together,
+        # in one batched pass; the fits below then take those results.
+        fitted = fit_ahead([(base, _safe_indexing(X, train), y[train],
+                             _take(sample_weight, train)) for train, _ in splits])
         out, seen = None, np.zeros(len(y), dtype=int)
-        for train, test in cv.split(X, y):
-            teacher = clone(base).fit(_safe_indexing(X, train), y[train],
-                                      **_fit_params(_take(sample_weight, train), base))
-            fold = self._fold_output(teacher, _safe_indexing(X, test))
-            if out is None:
-                out = np.empty((len(y), *fold.shape[1:]))
-            out[test] = fold
-            seen[test] += 1
+        with serving(fitted):
+            for train, test in splits:
+                teacher = clone(base).fit(_safe_indexing(X, train), y[train],
+                                          **_fit_params(_take(sample_weight, train), base))
+                fold = self._fold_output(teacher, _safe_indexing(X, test))
+                if out is None:
+                    out = np.empty((len(y), *fold.shape[1:]))
+                out[test] = fold
+                seen[test] += 1
         if out is None or not np.all(seen == 1):
             raise ValueError("cv must put every row in exactly one test fold (a "
                              "partition, as KFold does) for out-of-fold targets.")

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..utils._device import cpu_threads_for, torch_threads
+from ..utils._device import cpu_threads_for, resolve_device, torch_threads
 from ._fit import FitHook, _rollback
 from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
 from ._module import SeededDropout
@@ -62,14 +62,22 @@ class _Member:
     last_denom: object = None  # its last batch's size or weight sum
 
 
+#: Whether numerical embeddings join batches on the CPU. Measured slower there than one
+#: fit at a time (6 members of a (64,) net with piecewise-linear embeddings on digits,
+#: 2 cores: 1.69 s batched against 1.18 s separate: the per-feature maps of K members
+#: move K times the memory per step and leave the cache); on a GPU they batch.
+CPU_BATCHES_EMBEDDINGS = False
+
+
 def batchable(estimator):
     """Why ``estimator`` cannot join a batch (a str), or None when it can: a sklopt MLP
-    with a stochastic solver, a plain network (no embedding, ensemble or batch norm),
-    no augmenter, full precision and no compilation."""
+    with a stochastic solver (ensembles included; embeddings on a GPU; batch norm
+    not), no augmenter, full precision and no compilation."""
     if SOLVERS[estimator.solver].full_batch:
         return f"solver={estimator.solver!r} trains full-batch"
-    if estimator.num_embedding is not None or estimator.n_ensemble != 1:
-        return "embeddings and ensembles train one at a time for now"
+    if (estimator.num_embedding is not None and not CPU_BATCHES_EMBEDDINGS
+            and resolve_device(estimator.device) == "cpu"):
+        return "numerical embeddings train one at a time on the CPU (measured faster)"
     if estimator.batch_norm:
         return "batch norm trains one at a time"
     if estimator.augment is not None:
@@ -155,10 +163,12 @@ def _members_per_batch(plan):
     memory."""
     spec = plan.spec
     units = spec.module.layer_units
-    n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:]))
+    n_params = sum(p.numel() for p in plan.module.parameters())
     itemsize = torch.empty((), dtype=spec.dtype).element_size()
     rows = len(plan.data) * (units[0] + 2)  # features, target, weight
-    per_member = itemsize * (4 * n_params + 3 * spec.batch_size * sum(units) + rows)
+    width = sum(units) * spec.module.n_ensemble + (
+        0 if spec.module.num_embedding is None else units[0] * spec.module.embedding_dim)
+    per_member = itemsize * (4 * n_params + 3 * spec.batch_size * width + rows)
     if torch.device(spec.device).type == "cuda":
         free = torch.cuda.mem_get_info(torch.device(spec.device))[0]
     else:
@@ -176,7 +186,7 @@ def _free_cpu_memory():
 
 class _StackedLinear(torch.autograd.Function):
     """``X @ W^T + b`` for every member at once: ``X`` ``(K, B, in)``, ``W``
-    ``(K, out, in)``, ``b`` ``(K, 1, out)``.
+    ``(K, out, in)``, ``b`` ``(K, 1, out)`` or None.
 
     Written out because autograd's own backward of ``baddbmm`` forms the weight
     gradient as ``X^T @ G`` ``(K, in, out)``, which torch's CPU ``bmm`` runs about 5x
@@ -186,17 +196,20 @@ class _StackedLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, X, W, b):
         ctx.save_for_backward(X, W)
+        if b is None:
+            return torch.bmm(X, W.transpose(1, 2))
         return torch.baddbmm(b, X, W.transpose(1, 2))
 
     @staticmethod
     def backward(ctx, grad):
         X, W = ctx.saved_tensors
         grad_X = torch.bmm(grad, W) if ctx.needs_input_grad[0] else None
-        return grad_X, torch.bmm(grad.transpose(1, 2), X), grad.sum(1, keepdim=True)
+        grad_b = grad.sum(1, keepdim=True) if ctx.needs_input_grad[2] else None
+        return grad_X, torch.bmm(grad.transpose(1, 2), X), grad_b
 
 
 class _Stack:
-    """The members' linear layers stacked along a leading member axis: the tensors that
+    """The members' parameters stacked along a leading member axis: the tensors that
     train.
 
     Each member's own parameters are views into them, so its module computes with the
@@ -218,52 +231,59 @@ class _Stack:
             runs.setdefault(_optimizer_key(member), []).append(member)
         self.members = [m for run in runs.values() for m in run]
         self.partition = _partition(self.members)
-        self.at = [i for i, layer in enumerate(self.members[0].layers)
-                   if isinstance(layer, torch.nn.Linear)]
-        self.weights, self.biases = [], []
-        for i in self.at:
-            W = torch.stack([m.layers[i].weight.detach() for m in self.members])
-            b = torch.stack([m.layers[i].bias.detach() for m in self.members])
-            for t, into in ((W, self.weights), (b.unsqueeze(1), self.biases)):
-                into.append(t.requires_grad_())
-        for k, member in enumerate(self.members):
-            for j, i in enumerate(self.at):
-                layer = member.layers[i]
-                layer.weight.data = self.weights[j].detach()[k]
-                layer.bias.data = self.biases[j].detach()[k, 0]
+        module = self.members[0].net.module_
+        self.module = module  # the template of the layers' structure
+        self.names = [name for name, _ in module.named_parameters()]
+        decayed = {id(w) for w in module.weights()}
+        self.weight_names = [n for n, p in module.named_parameters() if id(p) in decayed]
+        self.own = [dict(m.net.module_.named_parameters()) for m in self.members]
+        self.leaves = {}
+        for name in self.names:
+            leaf = torch.stack([own[name].detach() for own in self.own])
+            self.leaves[name] = leaf.requires_grad_()
+            for k, own in enumerate(self.own):
+                own[name].data = leaf.detach()[k]
+        self.weights = [self.leaves[n] for n in self.weight_names]
+        self.buffers = {}
+        if module.embedding is not None:
+            self.buffers = {
+                name: torch.stack([dict(m.net.module_.embedding.named_buffers())[name]
+                                   for m in self.members])
+                for name, _ in module.embedding.named_buffers()}
         self.runs, start = [], 0
         for run in runs.values():
             self.runs.append((start, start + len(run), self._optimizer(start, len(run))))
             start += len(run)
 
-    def _own(self, member):
-        """The member's parameters in the stacked tensors' order: weights, biases."""
-        return ([member.layers[i].weight for i in self.at]
-                + [member.layers[i].bias for i in self.at])
+    def _params(self, k):
+        """Member ``k``'s parameters in the stacked tensors' order."""
+        return [self.own[k][name] for name in self.names]
 
     def _optimizer(self, start, size):
         stop = start + size
         first = self.members[start]
-        leaves = self.weights + self.biases
-        # Leaves sharing the slices' storage: what the optimizer steps, in place.
-        aliases = [torch.nn.Parameter(leaf.detach()[start:stop]) for leaf in leaves]
-        n = len(self.at)
+        # Leaves sharing the slices' storage: what the optimizer steps, in place, in
+        # the member's own groups (weights: the penalty's; the other parameters).
+        aliases = {n: torch.nn.Parameter(self.leaves[n].detach()[start:stop])
+                   for n in self.names}
+        groups = [[aliases[n] for n in self.weight_names],
+                  [aliases[n] for n in self.names if n not in self.weight_names]]
         record = SOLVERS[first.plan.spec.solver]
-        optimizer = record.build([{"params": aliases[:n], "weight_decay": 0.0},
-                                  {"params": aliases[n:], "weight_decay": 0.0}],
+        optimizer = record.build([{"params": g, "weight_decay": 0.0} for g in groups],
                                  first.plan.spec.hyper_dict, record.fused)
         self._settings(optimizer, first)
-        for j, alias in enumerate(aliases):
-            states = [m.net.optimizer_.state.get(self._own(m)[j])
-                      for m in self.members[start:stop]]
+        for name, alias in aliases.items():
+            states = [m.net.optimizer_.state.get(self.own[k][name])
+                      for k, m in enumerate(self.members[start:stop], start)]
             if not states[0]:
                 continue  # a new optimizer: its state starts on its first step
-            param = self._own(first)[j]
+            param = self.own[start][name]
             optimizer.state[alias] = {
-                name: (torch.stack([st[name].reshape(alias.shape[1:]) for st in states])
-                       if torch.is_tensor(value) and value.shape == param.shape
-                       else value.clone() if torch.is_tensor(value) else value)
-                for name, value in states[0].items()}
+                key: (torch.stack([st[key] for st in states])
+                      if torch.is_tensor(value) and value.shape == param.shape
+                      else value.clone() if torch.is_tensor(value) else value)
+                for key, value in states[0].items()}
+        optimizer.aliases = aliases
         return optimizer
 
     @staticmethod
@@ -289,64 +309,89 @@ class _Stack:
         return _Stack(members)
 
     def grads(self):
-        return [t.grad for t in self.weights + self.biases]
+        return [self.leaves[n].grad for n in self.names]
 
     def clear_grads(self):
         """Before a backward pass: autograd then hands over its new gradients (no
         zeroing pass, no accumulation pass)."""
-        for t in self.weights + self.biases:
-            t.grad = None
+        for leaf in self.leaves.values():
+            leaf.grad = None
 
     def bind_run_grads(self):
         """After a backward pass: each run's optimizer steps on its slices of the new
         gradients."""
-        grads = self.grads()
         for start, stop, optimizer in self.runs:
-            aliases = [p for group in optimizer.param_groups for p in group["params"]]
-            for alias, g in zip(aliases, grads):
-                alias.grad = g[start:stop]
+            for name, alias in optimizer.aliases.items():
+                alias.grad = self.leaves[name].grad[start:stop]
 
     def bind_grads(self, k, grads):
         """Point member ``k``'s parameter gradients at its slices of ``grads``."""
-        for p, g in zip(self._own(self.members[k]), grads):
-            p.grad = g[k].reshape(p.shape)
+        for p, g in zip(self._params(k), grads):
+            p.grad = g[k]
 
     def release(self, members):
         """Hand ``members`` their own parameters and optimizer state again (they leave
         the stack, or the stack is rebuilt)."""
         leaving = {id(m) for m in members}
         for start, stop, optimizer in self.runs:
-            aliases = [p for group in optimizer.param_groups for p in group["params"]]
             for k in range(start, stop):
-                member = self.members[k]
-                if id(member) not in leaving:
+                if id(self.members[k]) not in leaving:
                     continue
-                for alias, param in zip(aliases, self._own(member)):
+                own = self.members[k].net.optimizer_.state
+                for name, alias in optimizer.aliases.items():
                     state = optimizer.state.get(alias)
                     if state:
-                        member.net.optimizer_.state[param] = {
-                            name: (value[k - start].reshape(param.shape).clone()
-                                   if torch.is_tensor(value) and value.shape == alias.shape
-                                   else value.clone() if torch.is_tensor(value) else value)
-                            for name, value in state.items()}
-        for member in members:
-            for param in self._own(member):
-                param.data = param.data.clone()
-                param.grad = None
+                        own[self.own[k][name]] = {
+                            key: (value[k - start].clone()
+                                  if torch.is_tensor(value) and value.shape == alias.shape
+                                  else value.clone() if torch.is_tensor(value) else value)
+                            for key, value in state.items()}
+        for k, member in enumerate(self.members):
+            if id(member) in leaving:
+                for param in self._params(k):
+                    param.data = param.data.clone()
+                    param.grad = None
 
     def forward(self, X):
-        """Raw outputs ``(K, B, out)`` for the members' batches ``X`` ``(K, B, F)``:
-        each member's module layer by layer, as its own ``forward`` (``_module.py``)."""
-        j = 0
-        for layer in self.members[0].layers:
+        """Raw outputs ``(K, B, [n_ensemble,] out)`` for the members' batches ``X``
+        ``(K, B, F)``: each member's module layer by layer, as its own ``forward``
+        (``_module.py``)."""
+        module, K, B = self.module, X.shape[0], X.shape[1]
+        if module.embedding is not None:
+            X = self._embed(X)
+        ensemble = module.spec.n_ensemble
+        if ensemble > 1:
+            X = X.unsqueeze(2).expand(-1, -1, ensemble, -1)
+        for i, layer in enumerate(module.layers):
             if isinstance(layer, torch.nn.Linear):
-                X = _StackedLinear.apply(X, self.weights[j], self.biases[j])
-                j += 1
+                W = self.leaves[f"layers.{i}.weight"]
+                b = self.leaves[f"layers.{i}.bias"]
+                if ensemble == 1:
+                    X = _StackedLinear.apply(X, W, b.unsqueeze(1))
+                else:  # BatchEnsemble: ((x * r) @ W^T) * s + b, every member's own r, s
+                    r = self.leaves[f"layers.{i}.r"].unsqueeze(1)
+                    s = self.leaves[f"layers.{i}.s"].unsqueeze(1)
+                    h = _StackedLinear.apply((X * r).reshape(K, B * ensemble, -1), W, None)
+                    X = h.view(K, B, ensemble, -1) * s + b[:, None, None, :]
             elif isinstance(layer, SeededDropout):
-                X = X * _dropout_masks(self.members, layer, X)
+                X = X * _dropout_masks(self.members, i, X)
             else:  # the activation: elementwise, the same for every member
                 X = layer.forward(X)
         return X
+
+    def _embed(self, X):
+        """Every member's numerical embedding of its batch: the template embedding
+        called with each member's parameters and bin edges (``vmap`` over the member
+        axis)."""
+        from torch.func import functional_call
+
+        embedding = self.module.embedding
+        params = {n.split(".", 1)[1]: self.leaves[n] for n in self.names
+                  if n.startswith("embedding.")}
+
+        def one(p, b, x):
+            return functional_call(embedding, (p, b), (x,))
+        return torch.vmap(one)(params, self.buffers, X)
 
 
 def _batches(member):
@@ -373,10 +418,10 @@ def _partition(members):
     return bounds if len(set(keys)) == len(bounds) + 1 else None
 
 
-def _dropout_masks(members, like, X):
-    """Each member's dropout mask, drawn from its own generator in the order and shape
-    of its separate fit (its batch's rows only; padded rows get 0)."""
-    index = members[0].layers.index(like)
+def _dropout_masks(members, index, X):
+    """Each member's dropout mask for layer ``index``, drawn from its own generator in
+    the order and shape of its separate fit (its batch's rows only; padded rows get
+    0)."""
     masks = torch.zeros_like(X)
     for k, member in enumerate(members):
         n, p = member.rows, member.layers[index].p
@@ -384,7 +429,7 @@ def _dropout_masks(members, like, X):
             masks[k, :n] = 1.0
             continue
         keep = 1.0 - p
-        draw = torch.rand((n, X.shape[2]), generator=member.generator, dtype=X.dtype,
+        draw = torch.rand((n, *X.shape[2:]), generator=member.generator, dtype=X.dtype,
                           device=X.device) < keep
         masks[k, :n] = draw.to(X.dtype).div_(keep)
     return masks
@@ -533,6 +578,7 @@ def _epoch(stack, spec):
     total = torch.zeros(K, dtype=dtype, device=device)  # sum_b n_b * loss_b
     l2_share = torch.zeros(K, dtype=dtype, device=device)  # sum_b n_b / denom_b
     last_grads = [None] * K
+    ensemble = spec.module.n_ensemble
     for s in range(0, max(sizes), bs):
         rows = [min(bs, max(0, n - s)) for n in sizes]
         for member, n in zip(members, rows):
@@ -546,11 +592,15 @@ def _epoch(stack, spec):
         denom = torch.where(n_b > 0, denom, torch.ones_like(denom))
         stack.clear_grads()
         raw = stack.forward(Xb)
-        per_row = loss_rows(raw.reshape(K * B, raw.shape[2]),
-                            yb.reshape(K * B, *yb.shape[2:]),
+        # An ensemble's (K, B, k, out): each row's loss is the mean of its k members'
+        # (member_loss, TabM's rule).
+        per_row = loss_rows(raw.reshape(-1, raw.shape[-1]),
+                            _repeat(yb.reshape(K * B, *yb.shape[2:]), ensemble),
                             smoothing if not torch.is_tensor(smoothing)
-                            else smoothing.repeat_interleave(B))
-        losses = (per_row.view(K, B) * wb).sum(1) / denom
+                            else smoothing.repeat_interleave(B * ensemble))
+        per_row = per_row.view(K, B, ensemble).mean(2) if ensemble > 1 else \
+            per_row.view(K, B)
+        losses = (per_row * wb).sum(1) / denom
         for value, alphas in penalties:
             losses = losses + alphas / denom * value(stack.weights)
         losses.sum().backward()
@@ -574,6 +624,11 @@ def _epoch(stack, spec):
     for k, member in enumerate(members):
         member.net.end_epoch(total[k], sizes[k], l2_share[k], -(-sizes[k] // bs))
     return last_grads
+
+
+def _repeat(y, k):
+    """Each row's target ``k`` times, for the ``k`` members of an ensemble."""
+    return y if k == 1 else y.repeat_interleave(k, dim=0)
 
 
 def _loss_rows(members, device, dtype):
