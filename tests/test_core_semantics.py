@@ -443,3 +443,39 @@ def test_early_stopping_split_is_sklearns_for_multiclass_targets(solver):
         theirs = SkMLP(**kw).fit(X, target)
         np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
         np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_validation_scores_equal_sklearns_metrics(weighted):
+    from sklearn.metrics import accuracy_score, r2_score
+
+    from sklopt.neural_network._scores import accuracy, r2
+
+    rng = np.random.RandomState(0)
+    w = rng.uniform(0.1, 2.0, 40) if weighted else None
+    labels = np.array(["a", "b", "c"])[rng.randint(0, 3, 40)]
+    guess = np.array(["a", "b", "c"])[rng.randint(0, 3, 40)]
+    matrix, matrix_guess = rng.randint(0, 2, (40, 3)), rng.randint(0, 2, (40, 3))
+    assert accuracy(labels, guess, w) == pytest.approx(accuracy_score(labels, guess,
+                                                                      sample_weight=w))
+    assert accuracy(matrix, matrix_guess, w) == pytest.approx(
+        accuracy_score(matrix, matrix_guess, sample_weight=w))
+    y, pred = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
+    y[:, 1] = 3.0  # a constant output, predicted imperfectly: sklearn scores it 0
+    for a, b in [(y[:, 0], pred[:, 0]), (y, pred), (y, np.c_[pred[:, 0], y[:, 1]])]:
+        assert r2(a, b, w) == pytest.approx(r2_score(a, b, sample_weight=w))
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_decoded_predictions_equal_the_label_binarizers(n_classes):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = np.array(["ant", "bee", "cat", "dog"])[np.arange(60) % n_classes]
+    model = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    proba = model.predict_proba(X)
+    if n_classes == 2:
+        proba = proba[:, 1:]  # the binary network's one output column
+        proba[:3] = 0.5  # the threshold itself goes to the negative class
+    expected = model._label_binarizer.inverse_transform(
+        proba.ravel() if n_classes == 2 else proba)
+    np.testing.assert_array_equal(model._decode(proba), expected)

@@ -7,7 +7,6 @@ These classes validate input, encode labels and decode predictions; training is
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import compute_sample_weight
 from numbers import Real
@@ -26,6 +25,7 @@ from ._base import BaseMLP, with_callbacks
 from ._docs import ATTRS, PARAMS
 from ._calibration import fit_temperature
 from ._levers.losses import predict_outputs
+from ._scores import accuracy, r2
 
 
 def _finite_or_nan(score_fn):
@@ -228,12 +228,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     @_finite_or_nan
     def _score_outputs(self, proba, y, sample_weight):
-        return accuracy_score(y, self._decode(proba), sample_weight=sample_weight)
+        return accuracy(y, self._decode(proba), sample_weight)
 
     def _decode(self, proba):
-        if proba.shape[1] == 1:
-            proba = proba.ravel()
-        return self._label_binarizer.inverse_transform(proba)
+        binarizer = self._label_binarizer
+        # LabelBinarizer.inverse_transform's own arithmetic for one label per row (the
+        # class of the largest output; the positive class above 0.5), without its
+        # input checks: early stopping decodes the held-out rows after every epoch.
+        if binarizer.y_type_ == "multiclass":
+            return binarizer.classes_[proba.argmax(axis=1)]
+        if binarizer.y_type_ == "binary" and len(binarizer.classes_) == 2:
+            return binarizer.classes_[(proba[:, 0] > 0.5).astype(np.intp)]
+        return binarizer.inverse_transform(proba)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
@@ -435,9 +441,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     @_finite_or_nan
     def _score_outputs(self, pred, y, sample_weight):
-        if pred.shape[1] == 1:
-            pred = pred.ravel()
-        return r2_score(y, pred, sample_weight=sample_weight)
+        return r2(y, pred, sample_weight)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
