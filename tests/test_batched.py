@@ -357,3 +357,19 @@ def test_a_distillers_out_of_fold_teachers_train_as_one_batch(digits, monkeypatc
     alone = make().fit(X, y)
     np.testing.assert_allclose(together.predict_proba(X), alone.predict_proba(X),
                                rtol=1e-6, atol=1e-9)
+
+
+def test_multilabel_and_poisson_members_equal_their_separate_fits(digits):
+    X, y = digits
+    labels = np.c_[y % 2, y > 4, y == 0]  # three binary labels per row
+    counts = (y % 4).astype(float)
+    jobs = [(MLPClassifier((12,), max_iter=6, random_state=s, alpha=a, device="cpu",
+                           label_smoothing=ls), X, labels, None)
+            for s, a, ls in [(0, 1e-4, 0.0), (1, 1e-2, 0.1)]]
+    jobs += [(MLPRegressor(loss="poisson", hidden_layer_sizes=(12,), max_iter=6,
+                           random_state=s, device="cpu"), X, counts, None)
+             for s in (0, 1)]
+    separate = [clone(m).fit(a, b) for m, a, b, _ in jobs]
+    together = fit_batched([(clone(m), a, b, w) for m, a, b, w in jobs])
+    _agree(separate[:2], together[:2], X)
+    _agree(separate[2:], together[2:], X, proba=False)
