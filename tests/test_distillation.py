@@ -662,7 +662,7 @@ def test_the_students_preprocessing_is_fitted_on_the_real_rows_only():
                                  random_state=0).fit(X, y)
     teacher_inputs = kd.teacher_[-1].coefs_[0].shape[0]
     assert kd.student_[-1].coefs_[0].shape[0] == teacher_inputs == 3  # a, b: x, y
-    assert kd.student_[0].dropped_columns_ == ["name (unique per row)"]
+    assert kd.student_[0].dropped_columns_ == ["column 'name' (unique per row)"]
 
 
 @pytest.mark.parametrize("student_kw", [{"n_ensemble": 4}, {"num_embedding": "periodic"},

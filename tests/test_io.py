@@ -395,3 +395,16 @@ def test_pickle_and_joblib_still_work(data, tmp_path):
                                   est.predict(data[0]))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(data[0]),
                                   est.predict(data[0]))
+
+
+def test_a_model_file_takes_the_users_file_permissions(tmp_path):
+    import stat
+
+    X, y = load_iris(return_X_y=True)
+    model = MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+    path = tmp_path / "model.safetensors"
+    save(model, path)
+    text = tmp_path / "report.txt"
+    text.write_text("a file written as the user writes files")
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(text.stat().st_mode)
+    np.testing.assert_array_equal(load(path).predict(X), model.predict(X))

@@ -82,6 +82,11 @@ def test_different_losses_get_different_axes(fitted):
                                            show_validation=False)
     assert list(disp.loss_axes_) == ["log-loss (nats)", "distillation loss (nats)"]
     assert disp.lines_["distilled"][0].axes is disp.loss_axes_["distillation loss (nats)"]
+    # Each panel's legend names the networks drawn in it, not the other panel's.
+    named = {kind: [t.get_text() for t in ax.get_legend().texts]
+             for kind, ax in disp.loss_axes_.items()}
+    assert named == {"log-loss (nats)": ["plain"],
+                     "distillation loss (nats)": ["distilled"]}
     _assert_publishable(disp.figure_)
 
 

@@ -20,7 +20,7 @@ from sklopt.io import load
 from sklopt.model_selection import load_csv, run_study
 from sklopt.model_selection import _study as study_module
 from sklopt.model_selection._data import DataError, check_target
-from sklopt.model_selection._evaluation import outer_cv, paired_difference
+from sklopt.model_selection._evaluation import outer_cv, outer_splits, paired_difference
 from sklopt.preprocessing import SwapNoise, TabularPreprocessor
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -68,6 +68,41 @@ def test_outer_folds_are_shuffled_stratified_grouped_or_time_ordered():
         assert train.max() < test.min()
     with pytest.raises(ValueError, match="cannot be combined"):
         outer_cv("time", 3, True, 0, groups)
+
+
+def test_repeated_outer_folds_reshuffle_and_sharpen_the_paired_test():
+    y = np.repeat([0, 1], 50)
+    X = np.zeros((100, 1))
+    splits = outer_splits("shuffled", 5, True, 0, X, y, repeats=3)
+    assert len(splits) == 15
+    for r in range(3):  # each repeat is a partition of the rows
+        tests = np.sort(np.concatenate([t for _, t in splits[5 * r:5 * r + 5]]))
+        np.testing.assert_array_equal(tests, np.arange(100))
+    assert not np.array_equal(splits[0][1], splits[5][1])  # another shuffle
+    with pytest.raises(ValueError, match="repeats must be 1"):
+        outer_splits("time", 3, True, 0, X, y, repeats=2)
+    # The same spread of differences over twice the folds: a narrower interval.
+    rng = np.random.RandomState(0)
+    d = rng.normal(0.01, 0.01, 10)
+    once, twice = paired_difference(d[:5], 0 * d[:5], 0.25), paired_difference(
+        d, 0 * d, 0.25)
+    assert twice.high - twice.low < once.high - once.low
+
+
+def test_a_study_with_repeated_folds_pairs_every_repeat(capsys):
+    X, y = load_iris(return_X_y=True)
+    levers = {"width": [{"mlp__hidden_layer_sizes": (4,)}]}
+    result = run_study(X, y, budget="smoke", levers=levers, repeats=2, device="cpu",
+                       verbose=False)
+    width = _row(result, "width")
+    assert len(width.scores) == 6  # 2 repeats x 3 folds, every row on the same folds
+    assert all(len(s.scores) == 6 for s in result.steps)
+    assert "repeated 2 times" in result.evaluation["outer folds"]
+    assert "Bouckaert" in result.evaluation["paired test"]
+    with pytest.raises(ValueError, match="repeats must be a positive integer"):
+        run_study(X, y, budget="smoke", repeats=0)
+    with pytest.raises(ValueError, match="repeats must be 1"):
+        run_study(X, y, budget="smoke", cv="time", repeats=2)
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -151,6 +186,8 @@ def test_a_lever_with_no_effect_is_not_kept_and_a_real_gain_is():
     assert "learning_rate_init=0.03" in lr.setting
     assert _study_mlp(result.best_estimator).learning_rate_init == 3e-2
     assert "learning rate" in result.summary[-2]
+    # The smoke budget's 15 epochs end before the stopping rule's 20: it says so.
+    assert any("all max_iter=15 epochs" in line for line in result.summary)
 
 
 def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
@@ -221,8 +258,8 @@ def test_study_cli_on_a_csv_drops_ids_and_writes_an_honest_report(tmp_path, caps
                  "smoke", "--out", str(out), "--quiet", "--device", "cpu"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert ("sklopt study: warning: The study drops name (unique per row), ship "
-            "(constant).") in captured.err
+    assert ("sklopt study: warning: The study drops column 'name' (unique per row), "
+            "column 'ship' (constant).") in captured.err
     assert "fits" in captured.err  # says up front how many fits it will run
     printed = _table_rows(captured.out)
     assert captured.out.count("| step |") == 1  # the table prints once
@@ -235,7 +272,8 @@ def test_study_cli_on_a_csv_drops_ids_and_writes_an_honest_report(tmp_path, caps
                      "embeddings & ensembling", "distillation", "hist gradient boosting",
                      "TabularMLPClassifier"]
     # The report says what was dropped and how it was measured.
-    assert "name (unique per row)" in report and "ship (constant)" in report
+    assert "column 'name' (unique per row)" in report and (
+        "column 'ship' (constant)" in report)
     for words in ("3-fold, shuffled, stratified", "seed: 0", "budget: smoke",
                   "Nadeau & Bengio", "time (s)", "rows: 240"):
         assert words in report, words

@@ -61,8 +61,8 @@ def test_smooth_clip_scaler_is_robust_and_invertible():
 
 def test_preprocessor_drops_ids_and_constants_naming_them(table):
     df, _ = table
-    with pytest.warns(UserWarning, match=r"passenger \(unique per row\).*row \(unique "
-                                         r"per row\).*constant \(constant\)"):
+    with pytest.warns(UserWarning, match=r"column 'passenger' \(unique per row\).*'row' "
+                                         r"\(unique per row\).*'constant' \(constant\)"):
         pre = TabularPreprocessor().fit(df)
     names = pre.get_feature_names_out()
     assert not any("passenger" in n or "row" == n.split("__")[-1] for n in names)
@@ -76,7 +76,7 @@ def test_preprocessor_drops_ids_and_constants_naming_them(table):
     assert TabularPreprocessor().fit(prices).numeric_columns_ == ["price"]
     shuffled_ids = pd.DataFrame({"id": rng.permutation(300) + 5000})
     assert TabularPreprocessor().fit(shuffled_ids.assign(x=1.0, z=rng.normal(size=300))
-                                     ).dropped_columns_[0] == "id (unique per row)"
+                                     ).dropped_columns_[0] == "column 'id' (unique per row)"
 
 
 def test_preprocessor_handles_unknown_levels_and_missing_at_predict(table):
@@ -97,7 +97,7 @@ def test_tabular_classifier_takes_a_table_as_it_comes(table, tmp_path):
     df, y = table
     with pytest.warns(UserWarning, match="passenger"):
         clf = TabularMLPClassifier(**SMALL).fit(df, y)
-    assert "passenger (unique per row)" in clf.dropped_columns_
+    assert "column 'passenger' (unique per row)" in clf.dropped_columns_
     proba = clf.predict_proba(df)
     assert proba.shape == (len(df), 2)
     assert clf.predict(df).dtype == bool

@@ -200,10 +200,26 @@ class LossCurveDisplay:
 
         # One entry per model (its colour), plus the line styles when validation
         # losses are drawn: far fewer entries than one per line.
-        handles = [Line2D([], [], color=f"C{i % 10}", label=name)
-                   for i, name in enumerate(self.histories)]
-        if has_valid_loss:
-            handles += [Line2D([], [], color="0.3", label="training loss"),
+        def entries(names, styles):
+            out = [Line2D([], [], color=f"C{i % 10}", label=name)
+                   for i, name in enumerate(self.histories) if name in names]
+            if styles:
+                out += [Line2D([], [], color="0.3", label="training loss"),
                         Line2D([], [], color="0.3", ls="--", label="validation loss")]
+            return out
+
+        handles = entries(set(self.histories), has_valid_loss)
+        if len(kinds) > 1 and not has_score and len(handles) <= MAX_LEGEND_INSIDE:
+            # Panels of different losses hold different networks: each panel names
+            # its own (legend_ is the first panel's).
+            legends = []
+            for kind, loss_ax in self.loss_axes_.items():
+                names = {n for n in self.histories if labels.get(n, "training loss") == kind}
+                styles = has_valid_loss and any("valid_loss" in self.histories[n]
+                                                for n in names)
+                legends.append(loss_ax.legend(handles=entries(names, styles),
+                                              fontsize="small"))
+            self.legend_ = legends[0]
+            return self
         self.legend_ = _legend(self.axes_, handles, legend_place)
         return self

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import save_file
+from safetensors.numpy import save as save_bytes
 from sklearn.base import BaseEstimator
 from sklearn.model_selection._search import BaseSearchCV
 
@@ -263,7 +263,11 @@ def save(estimator, path):
     metadata = {"sklopt": description, "sha256": _digest(description, encoder.arrays)}
     # safetensors refuses an empty file; a one-byte marker keeps the format uniform.
     arrays = encoder.arrays or {"__empty__": np.zeros(1, dtype=np.uint8)}
-    save_file(arrays, str(path), metadata=metadata)
+    # Written by open(), not safetensors' save_file: its temporary file leaves the
+    # model readable by its owner only (-rw-------), unlike every other file the user
+    # writes; open() takes the user's umask.
+    with open(path, "wb") as f:
+        f.write(save_bytes(arrays, metadata=metadata))
 
 
 def _without_unsavable_teacher(distiller, encoder):

@@ -117,8 +117,8 @@ def describe_data(X, y, task):
         counts = y.value_counts()
         label = counts.index[0]
         label = label.item() if hasattr(label, "item") else label  # 3, not np.int64(3)
-        info["target"] = (f"{len(counts)} classes; majority {label!r} "
-                          f"{counts.iloc[0] / len(y):.3f} of rows")
+        info["target"] = (f"{len(counts)} classes; the most frequent, {label!r}, is "
+                          f"{counts.iloc[0] / len(y):.1%} of the rows")
     else:
         info["target"] = (f"mean {y.mean():.4g}, std {y.std():.4g} (standardised for "
                           "the networks)")

@@ -22,6 +22,15 @@ PAIRED_TEST = (
     "with K-1 degrees of freedom"
 )
 
+#: The same with repeated outer folds (Bouckaert & Frank's corrected repeated k-fold
+#: test, 2004): every repeat's folds are differences of the same kind.
+PAIRED_TEST_REPEATED = (
+    "the corrected repeated k-fold t-test (Bouckaert & Frank, 2004): the R x K per-fold "
+    "differences are paired (same rows, same outer fold), their variance is multiplied "
+    "by 1/(R K) + n_test/n_train (the overlapping training sets), and the 95% interval "
+    "uses Student's t with R K - 1 degrees of freedom"
+)
+
 
 def outer_cv(kind, n_splits, classification, random_state, groups=None):
     """The outer splitter: shuffled (stratified for classification, group-aware when
@@ -41,7 +50,24 @@ def outer_cv(kind, n_splits, classification, random_state, groups=None):
     return KFold(n_splits, shuffle=True, random_state=random_state)
 
 
-def describe_cv(kind, n_splits, classification, groups_name=None):
+TIME_REPEATS = ("time-ordered folds have one order of the rows: repeats must be 1 with "
+                "cv='time'.")
+
+
+def outer_splits(kind, n_splits, classification, random_state, X, y, groups=None,
+                 repeats=1):
+    """The outer folds as ``[(train, test)]``: :func:`outer_cv`'s, ``repeats`` times
+    with another shuffle each (seeds ``random_state``, ``random_state + 1``, ...)."""
+    if repeats > 1 and kind == "time":
+        raise ValueError(TIME_REPEATS)
+    splits = []
+    for r in range(repeats):
+        splitter = outer_cv(kind, n_splits, classification, random_state + r, groups)
+        splits += list(splitter.split(X, y, groups))
+    return splits
+
+
+def describe_cv(kind, n_splits, classification, groups_name=None, repeats=1):
     """The outer folds in words."""
     if kind == "time":
         return f"{n_splits} {CV_KINDS['time']}"
@@ -49,6 +75,8 @@ def describe_cv(kind, n_splits, classification, groups_name=None):
                                           else "")
     if groups_name is not None:
         text += f", rows of one {groups_name!r} value never split across folds"
+    if repeats > 1:
+        text += f"; repeated {repeats} times with another shuffle each"
     return text
 
 
@@ -77,7 +105,9 @@ class Paired:
 
 def paired_difference(a, b, test_train_ratio, resolution=0.0):
     """The mean of ``a - b`` over folds with its 95% interval, by the corrected
-    resampled t-test (Nadeau & Bengio, 2003).
+    resampled t-test (Nadeau & Bengio, 2003); over R repeats of K folds (all R K
+    scores in ``a`` and ``b``), the same formula is the corrected repeated k-fold test
+    (Bouckaert & Frank, 2004).
 
     scipy's ``ttest_rel`` is the uncorrected test, which treats folds as independent
     samples and finds differences that are not there; the correction (variance times

@@ -92,7 +92,8 @@ class _Runner:
             # 120 s against 113 s), since the served fits' preprocessing and scoring
             # then run in this process alone.
             batch = ahead and self.n_jobs in (None, 1)
-            fitted = fit_ahead(ahead, 1) if batch else {}
+            with _quiet_fit():  # as quiet as the fits they stand for
+                fitted = fit_ahead(ahead, 1) if batch else {}
             if not fitted:
                 return self._run(calls)
             share = (time.perf_counter() - start) / len(fitted)

@@ -13,13 +13,17 @@ from ..preprocessing import (GaussianNoise, MinMaxScaler, SmoothClipScaler, Swap
                              TabularPreprocessor)
 from ._data import make_preprocessor
 
-#: Cost settings of the study: outer folds, the networks' epoch cap, which candidate
-#: lists of :data:`LEVERS` to walk, and the TabularMLP reference's epoch cap (None:
-#: its own default).
+#: Cost settings of the study: outer folds and their repeats (each with another
+#: shuffle: more paired differences, a sharper keep rule, as many times the fits), the
+#: networks' epoch cap, which candidate lists of :data:`LEVERS` to walk, and the
+#: TabularMLP reference's epoch cap (None: its own default).
 BUDGETS = {
-    "smoke": {"folds": 3, "max_iter": 15, "levers": "smoke", "tabular_max_iter": 15},
-    "quick": {"folds": 5, "max_iter": 200, "levers": "quick", "tabular_max_iter": None},
-    "full": {"folds": 5, "max_iter": 300, "levers": "full", "tabular_max_iter": None},
+    "smoke": {"folds": 3, "repeats": 1, "max_iter": 15, "levers": "smoke",
+              "tabular_max_iter": 15},
+    "quick": {"folds": 5, "repeats": 1, "max_iter": 200, "levers": "quick",
+              "tabular_max_iter": None},
+    "full": {"folds": 5, "repeats": 2, "max_iter": 300, "levers": "full",
+             "tabular_max_iter": None},
 }
 
 #: The levers, in the order the study walks them: lever -> budget -> candidates, each a
@@ -151,10 +155,11 @@ def _lever_candidates(budget, levers, task="classification"):
 
 
 def planned_fits(budget, n_folds=None, levers=None, task="classification"):
-    """How many fits :func:`run_study` runs with ``budget``: four references on each
-    outer fold, then the baseline, every lever's candidates and the distillation on
+    """How many fits :func:`run_study` runs with ``budget`` (``n_folds``: outer folds
+    times repeats): four references on each outer fold, then the baseline, every lever's candidates and the distillation on
     each outer fold and on all rows (a candidate equal to the running best is not
     refitted, so a few may be skipped)."""
-    n_folds = BUDGETS[budget]["folds"] if n_folds is None else n_folds
+    settings = BUDGETS[budget]
+    n_folds = settings["folds"] * settings["repeats"] if n_folds is None else n_folds
     candidates = sum(len(c) for _, c in _lever_candidates(budget, levers, task))
     return 4 * n_folds + (n_folds + 1) * (1 + candidates + 1)

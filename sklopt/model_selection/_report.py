@@ -29,6 +29,8 @@ def _figures(result):
         import matplotlib.pyplot as plt  # the current backend: figures are closed after
     except ImportError:                  # saving, so none shows up in a notebook
         return {}
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
     from ..inspection import LossCurveDisplay
     from ..inspection._loss_curve import _loss_label
     from ..inspection._lookup import find_network
@@ -68,6 +70,10 @@ def _figures(result):
         ax.set_yticks(range(len(rows)),
                       [f"{s.name} (vs {s.against})" for s in rows])
         ax.axvline(0, color="k", lw=0.8)
+        # Few signed ticks: small differences (+0.005) with a minus sign each ran
+        # together at matplotlib's default density.
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, symmetric=True))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%+.3g"))
         ax.set_xlabel(f"paired difference of the outer {result.scoring}\n"
                       "(error bar: its 95% interval)")
         ax.set_ylabel("row (vs what it is compared with)")

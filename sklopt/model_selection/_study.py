@@ -33,7 +33,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ._data import describe_data
-from ._evaluation import PAIRED_TEST, describe_cv, outer_cv
+from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, TIME_REPEATS, describe_cv,
+                          outer_splits)
 from ._evaluation import paired_difference as _paired
 from ._fits import _distill, _Failed, _fit_score, _Fold, _n_params, _Runner, _unwrap
 from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, LEVERS,
@@ -116,8 +117,8 @@ def _same(config, candidate):
 
 
 def run_study(X, y, *, task="classification", budget="quick", levers=None,
-              cv="shuffled", groups=None, n_jobs=None, time_limit=None, random_state=0,
-              device="auto", verbose=True):
+              cv="shuffled", groups=None, repeats=None, n_jobs=None, time_limit=None,
+              random_state=0, device="auto", verbose=True):
     """Run the optimization study on ``(X, y)``.
 
     Every score in the result is measured on outer folds the selection never saw;
@@ -146,6 +147,11 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         ``random_state``) or time-ordered (rows in the given order).
     groups : array-like of shape (n_samples,), default=None
         Group labels: rows of one group never land in both sides of an outer split.
+    repeats : int, default=None
+        Repeats of the outer folds, each with another shuffle: R x K paired
+        differences for every comparison, judged by the corrected repeated k-fold
+        t-test, so that a smaller real gain clears the keep rule, for R times the fits.
+        None: the budget's (1 for smoke and quick, 2 for full).
     n_jobs : int, default=None
         Parallel fits (joblib; under a Dask backend they run on the cluster).
     time_limit : float, default=None
@@ -173,6 +179,11 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         raise ValueError("n_jobs must not be 0: None or 1 runs one fit at a time, N > 1 "
                          "runs N, -1 one per core.")
     settings = BUDGETS[budget]
+    repeats = settings["repeats"] if repeats is None else repeats
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or \
+            repeats < 1:
+        raise ValueError(f"repeats must be a positive integer; got {repeats!r}.")
+    repeats = int(repeats)
     classification = task == "classification"
     started = time.perf_counter()
     X = pd.DataFrame(X).reset_index(drop=True)
@@ -195,9 +206,11 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         groups = np.asarray(groups)
         if len(groups) != len(y):
             raise ValueError(f"groups has {len(groups)} values but y has {len(y)}.")
-    splitter = outer_cv(cv, settings["folds"], classification, random_state, groups)
+    if repeats > 1 and cv == "time":
+        raise ValueError(TIME_REPEATS)
     try:
-        splits = list(splitter.split(X, y, groups))
+        splits = outer_splits(cv, settings["folds"], classification, random_state, X, y,
+                              groups, repeats)
     except ValueError as exc:
         raise ValueError(f"cannot make {settings['folds']} outer folds: {exc}") from None
     folds = [_Fold(train, test) for train, test in splits]
@@ -235,7 +248,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     runner = _Runner(n_fits, n_jobs, time_limit, verbose)
     scoring = "accuracy" if classification else "R^2"
     evaluation = {
-        "outer folds": describe_cv(cv, len(folds), classification, groups_name),
+        "outer folds": describe_cv(cv, settings["folds"], classification, groups_name,
+                                   repeats),
         "seed": random_state, "budget": budget, "planned fits": n_fits,
         "selection": "on each outer fold, the candidate with the best score on the "
                      "network's early-stopping validation rows (a random fifth of that "
@@ -244,7 +258,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                         ". Those validation rows ignore the groups and the time order: "
                         "the outer scores stay honest, but the choice can favour "
                         "settings that exploit them"),
-        "paired test": PAIRED_TEST,
+        "paired test": PAIRED_TEST if repeats == 1 else PAIRED_TEST_REPEATED,
         "keep rule": "a lever is kept when the 95% interval of its paired gain over "
                      "the running best lies above 0",
     }
@@ -459,6 +473,13 @@ def _summary(result, ref_rows, best_scores, stopped, interrupted=False):
         else:
             lines.append(f"The chosen MLP ({mlp:.4f}) is ahead of the best reference, "
                          f"{name} ({best.mean:.4f}; {gap}).")
+    network = _unwrap(result.best_estimator)
+    if getattr(network, "n_iter_", 0) >= network.max_iter:
+        lines.append(
+            f"The saved MLP trained for all max_iter={network.max_iter} epochs: its "
+            f"validation loss was still improving within the last "
+            f"{network.n_iter_no_change} epochs, so it may not have converged (the "
+            "'full' budget allows more epochs).")
     kept = [s.name for s in result.steps if s.kind == "lever" and s.decision == "kept"]
     lines.append("Levers kept: " + (", ".join(kept) if kept else "none") + ".")
     student = next((s for s in result.steps if s.kind == "distillation"), None)

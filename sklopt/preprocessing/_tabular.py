@@ -258,9 +258,9 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
         for name in frame.columns:
             column = frame[name]
             if self.drop_id_columns and _is_id_like(column):
-                self.dropped_columns_.append(f"{name} (unique per row)")
+                self.dropped_columns_.append(f"column {name!r} (unique per row)")
             elif column.nunique(dropna=False) <= 1 and len(frame) > 1:
-                self.dropped_columns_.append(f"{name} (constant)")
+                self.dropped_columns_.append(f"column {name!r} (constant)")
             elif _is_categorical(column):
                 categorical.append(name)
             else:
