@@ -19,7 +19,15 @@ Each trainer runs once untimed on a small problem first: what a session pays onc
 (scikit-learn's worker processes starting, torch's lazy imports on a first optimizer)
 is not in the table.
 
-Run: ``python benchmarks/bench_batched.py [--cases a b] [--epochs 30]``
+``--members`` measures instead how a batch's epoch grows with its members: K = 1, 8,
+32, 128 networks of case (a)'s shape, (100,), on ``--rows`` rows (1,000,000 by
+default, the issue's GPU case; batch 4,096), trained by
+:func:`~sklopt.neural_network._batched.fit_batched` on ``--device`` (auto: the GPU
+when there is one) for 2 epochs: seconds per epoch and the ratio to K = 1 (the target
+on a GPU: 32 members in at most 2x the time of one).
+
+Run: ``python benchmarks/bench_batched.py [--cases a b] [--epochs 30]``, or
+``python benchmarks/bench_batched.py --members [--rows 1000000] [--device cuda]``
 """
 
 import argparse
@@ -27,6 +35,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from sklearn import model_selection as skms
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
@@ -55,11 +64,41 @@ def timed(search, X, y):
     return time.perf_counter() - start, search.best_score_
 
 
+def members(rows, device, ks=(1, 8, 32, 128), epochs=2):
+    """Seconds per epoch of K members of case (a)'s shape, batched."""
+    from sklopt.neural_network._batched import fit_batched
+
+    X, y = make_classification(rows, 50, n_informative=25, n_classes=5, random_state=0)
+    X = X.astype(np.float32)
+    net = dict(hidden_layer_sizes=(100,), batch_size=4096, max_iter=epochs,
+               device=device)
+    fit_batched([(MLPClassifier(**net, random_state=0), X[:5000], y[:5000], None)])
+    print(f"| members K | seconds per epoch | per member | vs K = 1 |\n|---|---|---|---|")
+    first = None
+    for k in ks:
+        jobs = [(MLPClassifier(**net, random_state=s), X, y, None) for s in range(k)]
+        start = time.perf_counter()
+        fit_batched(jobs)
+        if device != "cpu" and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        epoch = (time.perf_counter() - start) / epochs
+        first = first or epoch
+        print(f"| {k} | {epoch:.3f} | {epoch / k:.4f} | {epoch / first:.2f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=["a", "b"])
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--members", action="store_true")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--ks", type=int, nargs="+", default=[1, 8, 32, 128])
     args = parser.parse_args()
+    if args.members:
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        members(args.rows, args.device, tuple(args.ks))
+        return
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"| case | trainer | seconds | vs sklearn GridSearchCV(n_jobs=-1) | best CV "
           f"accuracy |\n|---|---|---|---|---|")
