@@ -373,3 +373,35 @@ def test_multilabel_and_poisson_members_equal_their_separate_fits(digits):
     together = fit_batched([(clone(m), a, b, w) for m, a, b, w in jobs])
     _agree(separate[:2], together[:2], X)
     _agree(separate[2:], together[2:], X, proba=False)
+
+
+def test_refused_members_skip_or_raise_leaving_every_member_as_it_was(digits):
+    X, y = digits
+    good = MLPClassifier((8,), max_iter=3, random_state=0, device="cpu")
+    bad_param = MLPClassifier((8,), solver="bogus", device="cpu")
+    alone = MLPClassifier((8,), solver="lbfgs", max_iter=5, device="cpu")
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    jobs = lambda: [(clone(good), X, y, None), (clone(bad_param), X, y, None),  # noqa
+                    (clone(alone), X_nan, y, None)]
+    fitted = fit_batched(jobs(), on_error="skip")
+    assert fitted[0] is not None and fitted[1] is None and fitted[2] is None
+    for job in (jobs()[:2], [jobs()[0], jobs()[2]]):  # a bad parameter, a failing fit
+        first = job[0][0]
+        with pytest.raises(ValueError):
+            fit_batched(job)
+        assert not hasattr(first, "coefs_")  # the batched member is rolled back too
+
+
+def test_a_search_with_an_invalid_candidate_scores_it_as_sklearn_does(digits):
+    X, y = digits
+    est = MLPClassifier((8,), max_iter=3, random_state=0, device="cpu")
+    grid = {"solver": ["adam", "bogus"], "alpha": [1e-4, 1e-2]}
+    kw = dict(cv=2, error_score=np.nan, refit=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = GridSearchCV(est, grid, **kw).fit(X, y)
+        theirs = skms.GridSearchCV(est, grid, **kw).fit(X, y)
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"], atol=1e-4)
+    assert np.isnan(ours.cv_results_["mean_test_score"]).sum() == 2

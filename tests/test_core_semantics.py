@@ -479,3 +479,13 @@ def test_decoded_predictions_equal_the_label_binarizers(n_classes):
     expected = model._label_binarizer.inverse_transform(
         proba.ravel() if n_classes == 2 else proba)
     np.testing.assert_array_equal(model._decode(proba), expected)
+
+
+def test_continuing_without_early_stopping_a_network_that_used_it():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    model = MLPClassifier((8,), max_iter=5, early_stopping=True, random_state=0,
+                          device="cpu").fit(X, y)
+    model.set_params(early_stopping=False)
+    model.partial_fit(X, y)  # scikit-learn's own MLP raises a TypeError here
+    assert np.isfinite(model.best_loss_) and len(model.loss_curve_) == 6

@@ -63,6 +63,10 @@ def fit_ahead(fits, n_jobs=None):
             model = model.steps[-1][1]
         elif not isinstance(model, BaseMLP):
             continue
+        try:
+            model._validate_params()
+        except Exception:  # noqa: BLE001 - its own fit reports it (error_score)
+            continue
         if batchable(model) is None:
             jobs.append((model, X_train, y_train, sample_weight))
     if len(jobs) < 2:

@@ -228,6 +228,10 @@ class FitMixin:
             if early and state.validation_scores is None:
                 state.validation_scores, state.best_validation_score = [], -np.inf
                 state.best_validation_value, state.best_loss = -np.inf, None
+            elif not early and state.best_loss is None:
+                # Continuing without early stopping a network that trained with it:
+                # the training-loss rule starts afresh (sklearn raises a TypeError).
+                state.best_loss = np.inf
         if not incremental:
             state.fresh = True  # sklearn starts a new optimizer on each fit
         net = getattr(self, "net_", None)
