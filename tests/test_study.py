@@ -454,6 +454,9 @@ def test_cli_argument_errors(tmp_path, capsys, monkeypatch):
     assert main(["study", "--dataset", "iris", "--task", "regression", "--out",
                  str(tmp_path / "o")]) == 2
     assert "--task goes with --data" in capsys.readouterr().err
+    assert main(["study", "--dataset", "iris", "--repeats", "0", "--out",
+                 str(tmp_path / "r")]) == 2
+    assert "repeats must be a positive integer" in capsys.readouterr().err
     with pytest.raises(ValueError, match="levers must be"):
         run_study(np.zeros((10, 2)), np.arange(10) % 2, levers=["structure"])
     with pytest.raises(ValueError, match=r"lacks: \['mlp__hidden_sizes'\]"):
