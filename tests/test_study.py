@@ -105,6 +105,34 @@ def test_a_study_with_repeated_folds_pairs_every_repeat(capsys):
         run_study(X, y, budget="smoke", cv="time", repeats=2)
 
 
+def test_the_recommendation_is_the_cheapest_row_within_noise_of_the_best():
+    from sklopt.model_selection._study import StudyStep, _recommend
+
+    base = np.array([0.80, 0.85, 0.82, 0.88, 0.84])
+
+    def ref(offsets, seconds):
+        return StudyStep("r", "defaults", base + np.asarray(offsets), fit_time=seconds,
+                         kind="reference")
+
+    def pick(mlp_offsets, refs):
+        return _recommend(10.0, base + np.asarray(mlp_offsets), refs, refs["trivial"],
+                          lambda a, b: paired_difference(a, b, 0.25, 0.01))
+
+    refs = {"trivial": ref([-0.5] * 5, 0.0),
+            "linear": ref([0.004, -0.006, 0.01, -0.008, 0.002], 0.5),
+            "boosting": ref([0.01, -0.002, 0.008, 0.0, 0.006], 3.0),
+            "far behind": ref([-0.2] * 5, 0.1)}
+    name, why = pick([0.0] * 5, refs)
+    # boosting is best on average; linear and the MLP tie with it; linear is cheapest,
+    # and the trivial model (cheaper still) and the row far behind are not candidates.
+    assert name == "linear" and "within noise of the best row, boosting" in why
+    assert "6x faster" in why
+    # A steady lead is not a tie: the best row itself is recommended.
+    name, why = pick([0.1] * 5, {**refs, "linear": ref([-0.1] * 5, 0.5),
+                                 "boosting": ref([-0.1] * 5, 3.0)})
+    assert name == "chosen MLP" and why.startswith("chosen MLP has the best mean")
+
+
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_every_lever_candidate_is_a_valid_setting(task):
     from sklopt.model_selection import BUDGETS, LEVERS
@@ -298,6 +326,20 @@ def test_study_cli_on_a_csv_drops_ids_and_writes_an_honest_report(tmp_path, caps
     student = load(out / "student_model.safetensors")
     assert student.predict(X).shape == (240,)
     assert "Distilled" not in type(student).__name__
+    # The recommended model: named in the summary, saved with the report (a reference
+    # in skops' format, loaded by trusting the listed types) unless it is the MLP.
+    line = next(line for line in captured.out.splitlines()
+                if line.startswith("Recommended: "))
+    if "Recommended: chosen MLP" in line:
+        assert not list(out.glob("recommended_model.*"))
+    else:
+        import skops.io as sio
+
+        saved = next(out.glob("recommended_model.*"))
+        model = (sio.load(saved, trusted=sio.get_untrusted_types(file=saved))
+                 if saved.suffix == ".skops" else load(saved))
+        assert set(model.predict(X)) <= {"yes", "no"}
+        assert saved.name in report
     # Another run into the same folder is refused before any work, unless --overwrite.
     assert main(["study", "--data", str(path), "--target", "survived", "--budget",
                  "smoke", "--out", str(out), "--quiet"]) == 2

@@ -3,7 +3,6 @@
 import re
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -101,7 +100,10 @@ def _plots(result, out):
 
 
 def _save_model(estimator, stem):
-    """Save with :mod:`sklopt.io` (no pickle); joblib only for models it cannot hold."""
+    """Save with :mod:`sklopt.io` (no pickle); a model it cannot hold (a scikit-learn
+    reference) with skops' secure format (``.skops``, no pickle either)."""
+    import skops.io as sio
+
     from ..io import save
 
     path = stem.with_suffix(".safetensors")
@@ -109,15 +111,25 @@ def _save_model(estimator, stem):
         save(estimator, path)
     except TypeError:
         path.unlink(missing_ok=True)
-        path = stem.with_suffix(".joblib")
-        joblib.dump(estimator, path)
+        path = stem.with_suffix(".skops")
+        sio.dump(estimator, path)
     return path
+
+
+def _how_to_load(path):
+    """How to load a saved model, in words for the report."""
+    if path.suffix == ".skops":
+        return ("load with `skops.io.load(path, trusted=...)`, trusting the types that "
+                "`skops.io.get_untrusted_types(file=path)` lists once you have checked "
+                "them (scikit-learn's and sklopt's classes)")
+    return "load with `sklopt.io.load`"
 
 
 # Every file write_report may write: --overwrite removes them first.
 _FILES = ("report.md", "summary.csv", "folds.csv", "loss_curves.png", "gains.png",
-          "best_model.safetensors", "best_model.joblib", "student_model.safetensors",
-          "student_model.joblib")
+          "recommended_model.safetensors", "recommended_model.skops",
+          "best_model.safetensors", "best_model.skops", "student_model.safetensors",
+          "student_model.skops")
 
 
 def _has_matplotlib():
@@ -169,7 +181,9 @@ def report_lines(result, title="data"):
 def write_report(result, out, title="data", overwrite=False):
     """Write ``report.md``, ``loss_curves.png``, ``gains.png``, ``summary.csv``,
     ``folds.csv``, ``best_model.safetensors`` and ``student_model.safetensors``
-    (:mod:`sklopt.io` files; ``.joblib`` for a model they cannot hold) into ``out``.
+    (:mod:`sklopt.io` files; skops' ``.skops`` for a model they cannot hold) and, when
+    the verdict recommends a reference, ``recommended_model.skops`` (or
+    ``.safetensors``) into ``out``.
 
     Parameters
     ----------
@@ -200,6 +214,10 @@ def write_report(result, out, title="data", overwrite=False):
         paths["best model"] = _save_model(result.best_estimator, out / "best_model")
     if result.student is not None:
         paths["student"] = _save_model(result.student, out / "student_model")
+    if result.recommended_model is not None and (
+            result.recommended_model is not result.best_estimator):
+        paths["recommended"] = _save_model(result.recommended_model,
+                                           out / "recommended_model")
     plots = _plots(result, out)
     paths.update(plots)
 
@@ -218,10 +236,17 @@ def write_report(result, out, title="data", overwrite=False):
     lines += ["## Files", "",
               "- `summary.csv`: the table above",
               "- `folds.csv`: every row's score on each outer fold"]
+    if "recommended" in paths:
+        lines.append(f"- `{paths['recommended'].name}`: the recommended model, "
+                     f"{result.recommended}, fitted on all rows; it takes the data's "
+                     "columns (a DataFrame) or an array with them in the same order ("
+                     + _how_to_load(paths["recommended"]) + ")")
     if "best model" in paths:
-        lines.append(f"- `{paths['best model'].name}`: the chosen MLP pipeline, fitted "
-                     "on all rows; it takes the data's columns (a DataFrame) or an "
-                     "array with them in the same order (load with `sklopt.io.load`)")
+        lines.append(f"- `{paths['best model'].name}`: the chosen MLP pipeline"
+                     + (", the recommended model" if result.recommended == "chosen MLP"
+                        else "") + ", fitted on all rows; it takes the data's columns "
+                     "(a DataFrame) or an array with them in the same order ("
+                     + _how_to_load(paths["best model"]) + ")")
     if "student" in paths:
         lines.append(f"- `{paths['student'].name}`: the distilled student alone, "
                      "fitted on all rows")

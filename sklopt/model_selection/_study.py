@@ -36,7 +36,8 @@ from ._data import describe_data
 from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, TIME_REPEATS, describe_cv,
                           outer_splits)
 from ._evaluation import paired_difference as _paired
-from ._fits import _distill, _Failed, _fit_score, _Fold, _n_params, _Runner, _unwrap
+from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
+                    _unwrap)
 from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, LEVERS,
                     _lever_candidates, _pipeline, _references, planned_fits)
 
@@ -77,7 +78,11 @@ class StudyStep:
 @dataclass
 class StudyResult:
     """What :func:`run_study` found: the table's rows, the saved models and how they
-    were measured."""
+    were measured.
+
+    ``recommended`` names the row the verdict recommends (the cheapest to fit among
+    the rows within noise of the best) and ``recommended_model`` is that model fitted
+    on all rows."""
 
     task: str
     steps: list
@@ -87,6 +92,8 @@ class StudyResult:
     data: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
     summary: list = field(default_factory=list)
+    recommended: str = ""
+    recommended_model: object = field(default=None, repr=False)
 
     def table(self):
         """The study's table as a DataFrame, one row per reference and step."""
@@ -379,17 +386,57 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
             row.decision = f"failed: {row.details['failed'][0][:120]}"
     names = list(ref_rows)
     table = ([ref_rows[n] for n in names[:2]] + steps + [ref_rows[n] for n in names[2:]])
+    student = next((s.estimator for s in steps if s.kind == "distillation"), None)
+    recommendation = None
+    if chosen is not None and not runner.stopped:
+        mlp_seconds = float(np.mean([f.seconds for f in folds]))
+        name, why = _recommend(mlp_seconds, best_scores, ref_rows, trivial,
+                               paired_difference)
+        model = everything.model
+        if name in ref_rows:  # a reference: fitted on all rows, as the MLP was
+            result = _fit_score(references[name], X, y, everything)
+            if isinstance(result[0], _Failed):
+                why = (f"{name} would be, but its fit on all rows failed "
+                       f"({result[0].message[:120]})")
+                name = "chosen MLP"
+            else:
+                model = result[0]
+        recommendation = (name, why, model)
     runner.close()
     evaluation["time (s)"] = round(time.perf_counter() - started, 1)
     evaluation["stopped by the time limit"] = runner.stopped and not runner.interrupted
     if runner.interrupted:
         evaluation["interrupted (Ctrl-C)"] = True
-    student = next((s.estimator for s in steps if s.kind == "distillation"), None)
     result = StudyResult(task, table, everything.model, student, scoring, data,
                          evaluation)
+    if recommendation is not None:
+        result.recommended, result.recommended_model = recommendation[0], recommendation[2]
     result.summary = _summary(result, ref_rows, best_scores, runner.stopped,
-                              runner.interrupted)
+                              runner.interrupted, recommendation)
     return result
+
+
+def _recommend(mlp_seconds, best_scores, ref_rows, trivial, paired_difference):
+    """``(name, why)``: among the chosen MLP and the references (the trivial one
+    apart) whose scores are within noise of the best row's, the cheapest to fit (its
+    seconds per fit): a tie is a tie, and the cheaper model then wins it. ``why`` has a
+    ``{scoring}`` field."""
+    rows = {"chosen MLP": (best_scores, mlp_seconds)}
+    rows.update({n: (r.scores, r.fit_time) for n, r in ref_rows.items()
+                 if r is not trivial and np.all(np.isfinite(r.scores))})
+    best = max(rows, key=lambda n: np.mean(rows[n][0]))
+    tied = {n: paired_difference(rows[n][0], rows[best][0]) for n in rows if n != best}
+    tied = {n: p for n, p in tied.items() if not p.below_noise}
+    seconds = {n: rows[n][1] for n in [best, *tied]}
+    name = min(seconds, key=lambda n: (seconds[n], n != best))
+    if name == best:
+        why = (f"{best} has the best mean outer {{scoring}}"
+               + ("" if not tied else " and fits fastest of the rows within noise of it"))
+    else:
+        ratio = seconds[best] / max(seconds[name], 1e-9)
+        why = (f"{name} is within noise of the best row, {best} ({name} - {best} = "
+               f"{tied[name]}), and fits {ratio:.0f}x faster")
+    return name, why
 
 
 def _verdict(paired, better, worse):
@@ -451,7 +498,8 @@ def _distillation_step(walk, folds, everything, X, y, classification,
                       "parameter ratio": n_student / n_teacher, "predict ratio": predict})
 
 
-def _summary(result, ref_rows, best_scores, stopped, interrupted=False):
+def _summary(result, ref_rows, best_scores, stopped, interrupted=False,
+             recommendation=None):
     """The report's first lines: the verdict a user reads before the table."""
     lines = []
     if stopped:
@@ -469,10 +517,14 @@ def _summary(result, ref_rows, best_scores, stopped, interrupted=False):
                   "below the noise" if best.paired.below_noise else "within noise"))
         if best.mean >= mlp:
             lines.append(f"The chosen MLP ({mlp:.4f}) does not beat the best reference, "
-                         f"{name} ({best.mean:.4f}; {gap}): use {name}.")
+                         f"{name} ({best.mean:.4f}; {gap}).")
         else:
             lines.append(f"The chosen MLP ({mlp:.4f}) is ahead of the best reference, "
                          f"{name} ({best.mean:.4f}; {gap}).")
+    if recommendation is not None:
+        name, why = recommendation[:2]
+        lines.append(f"Recommended: {name}, fitted on all rows and saved with the "
+                     f"report: {why.format(scoring=result.scoring)}.")
     network = _unwrap(result.best_estimator)
     if getattr(network, "n_iter_", 0) >= network.max_iter:
         lines.append(
