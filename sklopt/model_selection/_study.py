@@ -394,13 +394,13 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                                paired_difference)
         model = everything.model
         if name in ref_rows:  # a reference: fitted on all rows, as the MLP was
-            result = _fit_score(references[name], X, y, everything)
-            if isinstance(result[0], _Failed):
-                why = (f"{name} would be, but its fit on all rows failed "
-                       f"({result[0].message[:120]})")
+            fitted = _fit_score(references[name], X, y, everything)[0]
+            if isinstance(fitted, _Failed):
+                message = fitted.message[:120].replace("{", "{{").replace("}", "}}")
+                why = f"{name} would be, but its fit on all rows failed ({message})"
                 name = "chosen MLP"
             else:
-                model = result[0]
+                model = fitted
         recommendation = (name, why, model)
     runner.close()
     evaluation["time (s)"] = round(time.perf_counter() - started, 1)
@@ -435,7 +435,8 @@ def _recommend(mlp_seconds, best_scores, ref_rows, trivial, paired_difference):
     else:
         ratio = seconds[best] / max(seconds[name], 1e-9)
         why = (f"{name} is within noise of the best row, {best} ({name} - {best} = "
-               f"{tied[name]}), and fits {ratio:.0f}x faster")
+               f"{tied[name]}), and fits "
+               + (f"{ratio:.0f}x faster" if ratio >= 1.5 else "a little faster"))
     return name, why
 
 
