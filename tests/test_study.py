@@ -561,3 +561,35 @@ def test_the_study_trains_its_networks_in_batches_with_the_same_results(monkeypa
         assert (a.name, untimed(a.setting), a.decision) == (
             b.name, untimed(b.setting), b.decision)
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-12)
+
+
+def test_the_readmes_commands_in_order_in_a_fresh_clone(tmp_path):
+    """The README's main command, then its tests, from one clone's root (a user's
+    order): the study's output folder must not break a test (smoke budget for time;
+    the tests that read the working directory)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    git = shutil.which("git")
+    if git is None or not (root / ".git").exists():
+        pytest.skip("needs git and a git checkout of the repository (CI's clone is one)")
+    clone = tmp_path / "clone"
+    subprocess.run([git, "clone", "-q", str(root), str(clone)], check=True)
+    lines = (clone / "README.md").read_text().splitlines()
+    command = lines[lines.index("<!-- main-command -->") + 2].split("&&")[-1].split()
+    assert command[:2] == ["sklopt", "study"] and "--out" in command, command
+    study = [a if a != "quick" else "smoke" for a in command[2:]]
+    env = {**os.environ, "PYTHONPATH": str(clone)}
+    done = subprocess.run([sys.executable, "-m", "sklopt", "study", *study, "--quiet",
+                           "--device", "cpu"], cwd=clone, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    out = clone / command[command.index("--out") + 1]
+    assert (out / "report.md").exists()
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "tests/test_study.py", "-k",
+                            "cli_argument_errors or bad_csv or help_is_plain"],
+                           cwd=clone, env=env, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout[-2000:]
