@@ -74,14 +74,15 @@ class _Runner:
             self.stopped = True
         return self.stopped
 
-    def run(self, calls, ahead=None):
+    def run(self, calls, ahead=None, fits_per_call=1):
         """Run ``calls`` (``(function, args)`` pairs); their results in order, or None
         when the time limit (or Ctrl-C, recorded in ``interrupted``) stopped them.
         In one process the fit under way finishes; with ``n_jobs`` > 1 the fits under
         way are abandoned. ``ahead``: the fits of ``_fit_score`` calls as
         :func:`~sklopt.model_selection._search.fit_ahead` takes them: their sklopt
         networks train first, together in batches, the calls then take them, and each
-        call's seconds include its share of the batches' time."""
+        call's seconds include its share of the batches' time. ``fits_per_call``: the
+        network fits one call makes (the progress bar counts fits)."""
         if self.out_of_time():
             return None
         try:
@@ -95,7 +96,7 @@ class _Runner:
             with _quiet_fit():  # as quiet as the fits they stand for
                 fitted = fit_ahead(ahead, 1) if batch else {}
             if not fitted:
-                return self._run(calls)
+                return self._run(calls, fits_per_call=fits_per_call)
             share = (time.perf_counter() - start) / len(fitted)
             batched = {id(m.net_) for m in fitted.values()}
             with serving(fitted):  # the calls run here, where the fits are served
@@ -108,7 +109,7 @@ class _Runner:
             self.stopped = self.interrupted = True
             return None
 
-    def _run(self, calls, n_jobs=None):
+    def _run(self, calls, n_jobs=None, fits_per_call=1):
         results = [None] * len(calls)
         n_jobs = self.n_jobs if n_jobs is None else n_jobs
         if n_jobs in (None, 1):
@@ -116,14 +117,14 @@ class _Runner:
                 if self.out_of_time():
                     return None
                 results[i] = func(*args)
-                self.bar.update(1)
+                self.bar.update(fits_per_call)
             return results
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         indexed = [delayed(_indexed)(i, func, args)
                    for i, (func, args) in enumerate(calls)]
         for i, result in parallel(indexed):
             results[i] = result
-            self.bar.update(1)
+            self.bar.update(fits_per_call)
             if self.out_of_time():
                 return None
         return results

@@ -154,12 +154,18 @@ def _lever_candidates(budget, levers, task="classification"):
     return [(str(name), list(c)) for name, c in levers.items()]
 
 
+#: Network fits of one distillation: its out-of-fold teachers, the student, and the
+#: same student on the labels alone (the distiller's scratch comparison).
+DISTILL_FITS = _DISTILL["cv"] + 2
+
+
 def planned_fits(budget, n_folds=None, levers=None, task="classification"):
     """How many fits :func:`run_study` runs with ``budget`` (``n_folds``: outer folds
-    times repeats): four references on each outer fold, then the baseline, every lever's candidates and the distillation on
+    times repeats): four references on each outer fold, then the baseline, every
+    lever's candidates and the distillation (:data:`DISTILL_FITS` network fits) on
     each outer fold and on all rows (a candidate equal to the running best is not
     refitted, so a few may be skipped)."""
     settings = BUDGETS[budget]
     n_folds = settings["folds"] * settings["repeats"] if n_folds is None else n_folds
     candidates = sum(len(c) for _, c in _lever_candidates(budget, levers, task))
-    return 4 * n_folds + (n_folds + 1) * (1 + candidates + 1)
+    return 4 * n_folds + (n_folds + 1) * (1 + candidates + DISTILL_FITS)

@@ -38,8 +38,8 @@ from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, TIME_REPEATS, descr
 from ._evaluation import paired_difference as _paired
 from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
                     _unwrap)
-from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, LEVERS,
-                    _lever_candidates, _pipeline, _references, planned_fits)
+from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, DISTILL_FITS,
+                    LEVERS, _lever_candidates, _pipeline, _references, planned_fits)
 
 __all__ = ["BASELINE", "BUDGETS", "LEVERS", "StudyResult", "StudyStep", "planned_fits",
            "run_study"]
@@ -476,7 +476,7 @@ def _distillation_step(walk, folds, everything, X, y, classification,
                 n_ensemble=1))])
         calls.append((_distill, (fold.model, student, X, y, fold, classification,
                                  random_state)))
-    out = runner.run(calls)
+    out = runner.run(calls, fits_per_call=DISTILL_FITS)
     if out is None:
         return None
     details = [o[2] for o in out[:-1]]
