@@ -229,3 +229,16 @@ def test_held_out_rows_are_kept_out_of_the_preprocessing_and_target_scaling(
         np.testing.assert_allclose(
             np.sort(hook.validation[1]),
             np.sort((y_held - y_train.mean()) / y_train.std()))
+
+
+def test_the_direct_transform_equals_the_column_transformers(table):
+    df, _ = table
+    pre = TabularPreprocessor(max_categories=3).fit(df)
+    new = df.copy()
+    new.loc[0, "port"] = "Z"  # a level never seen
+    new.loc[1, "age"] = np.nan
+    new.loc[2, "port"] = None
+    for rows in (new, new.iloc[[0]], new.iloc[[2, 1]], new.to_numpy()):
+        frame = pre._frame(rows, reset=False)
+        expected = pre.transformer_.transform(pre._categories_as_str(frame))
+        np.testing.assert_array_equal(pre.transform(rows), expected)

@@ -135,6 +135,18 @@ class SmoothClipScaler(DocLinkMixin, OneToOneFeatureMixin, TransformerMixin,
         return tags
 
 
+def _imputed(imputer, values):
+    """``imputer.transform(values)`` of a fitted ``SimpleImputer`` (missing values
+    NaN or None), with its missing-value indicator columns appended."""
+    missing = pd.isna(values)
+    filled = values.copy()
+    if missing.any():
+        filled[missing] = np.broadcast_to(imputer.statistics_, values.shape)[missing]
+    if imputer.indicator_ is None:
+        return filled
+    return np.hstack([filled, missing[:, imputer.indicator_.features_]])
+
+
 def _is_categorical(column):
     return not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
@@ -305,8 +317,25 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         frame = self._frame(X, reset=False)
-        return np.asarray(self.transformer_.transform(self._categories_as_str(frame)),
-                          dtype=np.float64)
+        # The fitted column pipelines called directly, their outputs side by side: what
+        # ColumnTransformer.transform computes for dense outputs, without its per-call
+        # plumbing (dispatch through joblib, output checks), which was most of a
+        # one-row prediction (3.3 ms of TabularMLP's, 2 cores).
+        parts = []
+        for name, pipe, columns in self.transformer_.transformers_:
+            if pipe == "drop" or not len(columns):
+                continue
+            part = frame[list(columns)]
+            if name == "cat":
+                part = self._categories_as_str(part)
+            # The imputer's own arithmetic (its statistics, its indicator columns)
+            # without its input checks, then the fitted steps after it.
+            values = _imputed(pipe[0], part.to_numpy(
+                dtype=np.float64 if name == "num" else object))
+            for step in pipe[1:]:
+                values = step.transform(values)
+            parts.append(np.asarray(values, dtype=np.float64))
+        return np.hstack(parts) if len(parts) > 1 else parts[0]
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns (``num__age``, ``cat__port_S``, ...).
@@ -362,9 +391,12 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
             return frame
         frame = frame.copy()
         for name in self.categorical_columns_:
-            column = frame[name]
-            frame[name] = column.astype(object).where(column.notna(), np.nan).map(
-                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+            if name not in frame:
+                continue
+            values = frame[name].to_numpy(dtype=object)
+            missing = pd.isna(values)
+            frame[name] = np.array([np.nan if m else str(v)
+                                    for v, m in zip(values, missing)], dtype=object)
         return frame
 
     def __sklearn_tags__(self):
