@@ -116,7 +116,7 @@ def test_the_recommendation_is_the_cheapest_row_within_noise_of_the_best():
 
     def pick(mlp_offsets, refs):
         return _recommend(10.0, base + np.asarray(mlp_offsets), refs, refs["trivial"],
-                          lambda a, b: paired_difference(a, b, 0.25, 0.01))
+                          lambda a, b: paired_difference(a, b, 0.25, 0.01), "accuracy")
 
     refs = {"trivial": ref([-0.5] * 5, 0.0),
             "linear": ref([0.004, -0.006, 0.01, -0.008, 0.002], 0.5),

@@ -391,13 +391,13 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     if chosen is not None and not runner.stopped:
         mlp_seconds = float(np.mean([f.seconds for f in folds]))
         name, why = _recommend(mlp_seconds, best_scores, ref_rows, trivial,
-                               paired_difference)
+                               paired_difference, scoring)
         model = everything.model
         if name in ref_rows:  # a reference: fitted on all rows, as the MLP was
             fitted = _fit_score(references[name], X, y, everything)[0]
             if isinstance(fitted, _Failed):
-                message = fitted.message[:120].replace("{", "{{").replace("}", "}}")
-                why = f"{name} would be, but its fit on all rows failed ({message})"
+                why = (f"{name} would be, but its fit on all rows failed "
+                       f"({fitted.message[:120]})")
                 name = "chosen MLP"
             else:
                 model = fitted
@@ -416,11 +416,10 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     return result
 
 
-def _recommend(mlp_seconds, best_scores, ref_rows, trivial, paired_difference):
+def _recommend(mlp_seconds, best_scores, ref_rows, trivial, paired_difference, scoring):
     """``(name, why)``: among the chosen MLP and the references (the trivial one
     apart) whose scores are within noise of the best row's, the cheapest to fit (its
-    seconds per fit): a tie is a tie, and the cheaper model then wins it. ``why`` has a
-    ``{scoring}`` field."""
+    seconds per fit): a tie is a tie, and the cheaper model then wins it."""
     rows = {"chosen MLP": (best_scores, mlp_seconds)}
     rows.update({n: (r.scores, r.fit_time) for n, r in ref_rows.items()
                  if r is not trivial and np.all(np.isfinite(r.scores))})
@@ -430,7 +429,7 @@ def _recommend(mlp_seconds, best_scores, ref_rows, trivial, paired_difference):
     seconds = {n: rows[n][1] for n in [best, *tied]}
     name = min(seconds, key=lambda n: (seconds[n], n != best))
     if name == best:
-        why = (f"{best} has the best mean outer {{scoring}}"
+        why = (f"{best} has the best mean outer {scoring}"
                + ("" if not tied else " and fits fastest of the rows within noise of it"))
     else:
         ratio = seconds[best] / max(seconds[name], 1e-9)
@@ -525,7 +524,7 @@ def _summary(result, ref_rows, best_scores, stopped, interrupted=False,
     if recommendation is not None:
         name, why = recommendation[:2]
         lines.append(f"Recommended: {name}, fitted on all rows and saved with the "
-                     f"report: {why.format(scoring=result.scoring)}.")
+                     f"report: {why}.")
     network = _unwrap(result.best_estimator)
     if getattr(network, "n_iter_", 0) >= network.max_iter:
         lines.append(

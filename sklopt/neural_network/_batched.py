@@ -272,10 +272,8 @@ class _Stack:
         self.weights = [self.leaves[n] for n in self.weight_names]
         self.buffers = {}
         if module.embedding is not None:
-            self.buffers = {
-                name: torch.stack([dict(m.net.module_.embedding.named_buffers())[name]
-                                   for m in self.members])
-                for name, _ in module.embedding.named_buffers()}
+            own = [dict(m.net.module_.embedding.named_buffers()) for m in self.members]
+            self.buffers = {name: torch.stack([b[name] for b in own]) for name in own[0]}
         self.runs, start = [], 0
         for run in runs.values():
             self.runs.append((start, start + len(run), self._optimizer(start, len(run))))
@@ -586,8 +584,8 @@ def _train_epoch(stack, spec):
 
 def _layout(members, spec):
     """The epoch's rows: each member's order drawn (as its own fit draws it), and one
-    padded ``(G, rows, ...)`` layout per distinct data and order, with ``slots`` (each
-    member's layout, or None when they are one each, in order)."""
+    padded ``(G, rows, ...)`` layout per distinct data and order: ``(X, y, w, index)``,
+    ``index`` picking each member's layout (None when they are one each, in order)."""
     device = torch.device(spec.device)
     slots, layouts = [], {}
     for member in members:
