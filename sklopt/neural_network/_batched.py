@@ -278,6 +278,10 @@ class _Stack:
         for run in runs.values():
             self.runs.append((start, start + len(run), self._optimizer(start, len(run))))
             start += len(run)
+        # The weights at the last epoch's end (at the start: each member's
+        # ``_last_good``, the same values): the parameter change of the next epoch.
+        self.previous = [self.leaves[n].detach().clone() for n in self.names]
+        self._validation = None
 
     def _params(self, k):
         """Member ``k``'s parameters in the stacked tensors' order."""
@@ -376,10 +380,85 @@ class _Stack:
                     param.data = param.data.clone()
                     param.grad = None
 
-    def forward(self, X):
+    def epoch_end(self, last_grads):
+        """What each member's callbacks need after an epoch, computed for all members
+        at once (per member, its own callbacks would each make a few small calls):
+        ``[{"valid_raw": ..., "epoch_stats": ..., "epoch_state": ...}]``, the keyword
+        arguments of its ``on_epoch_end`` (``_callbacks.py``)."""
+        K = len(self.members)
+        raws = self._validate()
+        with torch.no_grad():
+            current = [self.leaves[n].detach() for n in self.names]
+            flat = [t.reshape(K, -1) for t in current]
+            rows = [torch.stack([m.net.epoch_loss_.to(flat[0].dtype)
+                                 for m in self.members])]
+            rows.append(_norms(flat))
+            grads = {}  # the kept gradients of a batch index -> the members' norms
+            for k in range(K):
+                key = id(last_grads[k])
+                if key not in grads:
+                    grads[key] = _norms([g.reshape(K, -1) for g in last_grads[k]])
+            rows.append(torch.stack([grads[id(last_grads[k])][k] for k in range(K)]))
+            rows.append(_norms([a - b for a, b in zip(flat, (
+                p.reshape(K, -1) for p in self.previous))]))
+            rows.append(_norms([p.reshape(K, -1) for p in self.previous]))
+            values = torch.stack(rows).double().T.tolist()  # the epoch's one sync
+            self.previous = [t.clone() for t in current]
+        out = []
+        for k, member in enumerate(self.members):
+            state = {name: self.previous[i][k] for i, name in enumerate(self.names)}
+            state.update({name: b.detach() for name, b in
+                          member.net.module_.named_buffers()})
+            out.append({"valid_raw": raws[k], "epoch_stats": tuple(values[k]),
+                        "epoch_state": state})
+        return out
+
+    def _validate(self):
+        """Each member's raw outputs on its early-stopping rows (None without), one
+        stacked eval-mode pass per chunk of rows."""
+        members = self.members
+        if self._validation is None:
+            data, slots = [], []
+            for member in members:
+                valid = member.plan.validation
+                X = None if valid is None else valid[0].X
+                slot = next((i for i, other in enumerate(data) if other is X or (
+                    X is not None and other.shape == X.shape and torch.equal(other, X))),
+                    None)
+                if slot is None:
+                    slot = len(data)
+                    data.append(X)
+                slots.append(slot)
+            self._validation = (data, slots)
+        data, slots = self._validation
+        if all(X is None for X in data):
+            return [None] * len(members)
+        present = [X for X in data if X is not None]
+        longest = max(len(X) for X in present)
+        spec = members[0].plan.spec
+        K, width = len(members), max(spec.module.layer_units) * spec.module.n_ensemble
+        chunk = max(1, 2 ** 22 // (K * width))  # rows: about 16 MB of activations
+        device = self.leaves[self.names[0]].device
+        index = torch.tensor(slots, device=device)
+        outs = []
+        with torch.no_grad():
+            for s in range(0, longest, chunk):
+                block = torch.zeros((len(data), min(chunk, longest - s),
+                                     present[0].shape[1]), dtype=present[0].dtype,
+                                    device=device)
+                for g, X in enumerate(data):
+                    if X is not None and s < len(X):
+                        part = X[s:s + chunk]
+                        block[g, :len(part)] = part.to(device)
+                outs.append(self.forward(block.index_select(0, index), training=False))
+        raw = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
+        return [None if data[slots[k]] is None else raw[k, :len(data[slots[k]])]
+                for k in range(K)]
+
+    def forward(self, X, training=True):
         """Raw outputs ``(K, B, [n_ensemble,] out)`` for the members' batches ``X``
         ``(K, B, F)``: each member's module layer by layer, as its own ``forward``
-        (``_module.py``)."""
+        (``_module.py``); ``training=False``: eval mode (no dropout)."""
         module, K, B = self.module, X.shape[0], X.shape[1]
         if module.embedding is not None:
             X = self._embed(X)
@@ -404,7 +483,8 @@ class _Stack:
                     h = _StackedLinear.apply((X * r).reshape(K, B * ensemble, -1), W, None)
                     X = h.view(K, B, ensemble, -1) * s + b[:, None, None, :]
             elif isinstance(layer, SeededDropout):
-                X = X * _dropout_masks(self.members, i, X)
+                if training:
+                    X = X * _dropout_masks(self.members, i, X)
             else:  # the activation: elementwise, the same for every member
                 X = layer.forward(X)
         return X
@@ -422,6 +502,11 @@ class _Stack:
         def one(p, b, x):
             return functional_call(embedding, (p, b), (x,))
         return torch.vmap(one)(params, self.buffers, X)
+
+
+def _norms(tensors):
+    """Per member (row), the L2 norm of all of ``tensors`` ``(K, n_i)`` together."""
+    return torch.stack([torch.linalg.vector_norm(t, dim=1) for t in tensors]).norm(dim=0)
 
 
 def _step(optimizer):
@@ -564,12 +649,13 @@ def _train_epoch(stack, spec):
     """One epoch of every member of ``stack``, with its callbacks after it (the
     ``on_epoch_begin`` ones ran before the stack took the epoch's settings)."""
     last_grads = _epoch(stack, spec)
+    after = stack.epoch_end(last_grads)
     for k, member in enumerate(stack.members):
         # The gradient of its last batch, as its own fit leaves it for the monitor.
         stack.bind_grads(k, last_grads[k])
         try:
             member.net.notify("on_epoch_end", dataset_train=member.plan.data,
-                              dataset_valid=None)
+                              dataset_valid=None, **after[k])
         except KeyboardInterrupt:
             if member.monitor.stop_reason_ is None:
                 raise  # the user's Ctrl-C: the whole batch stops

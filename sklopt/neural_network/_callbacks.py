@@ -45,15 +45,24 @@ def record_parameter_stats(net, previous_state, loss=None):
     if loss is not None:
         norms = torch.cat([loss.double().reshape(1), norms])
     values = norms.tolist()  # the sync
-    if loss is not None:
-        net.history.record("train_loss", values.pop(0))
+    train_loss = values.pop(0) if loss is not None else None
     totals, start = [], 0
     for g in groups:
         totals.append(math.sqrt(sum(v * v for v in values[start:start + len(g)])))
         start += len(g)
     weight, grad, diff, prev_norm = totals
+    record_stats(net, train_loss, weight, grad if grads else float("nan"), diff,
+                 prev_norm)
+
+
+def record_stats(net, train_loss, weight, grad, diff, prev_norm):
+    """Record an epoch's statistics (:func:`record_parameter_stats`'s, or the batched
+    trainer's, computed for all its members at once); ``train_loss`` None: not
+    recorded."""
+    if train_loss is not None:
+        net.history.record("train_loss", train_loss)
     net.history.record("weight_norm", weight)
-    net.history.record("grad_norm", grad if grads else float("nan"))
+    net.history.record("grad_norm", grad)
     net.history.record("param_change", diff / prev_norm if prev_norm > 0 else float("nan"))
 
 
@@ -74,8 +83,10 @@ class Validation(Callback):
         self.data = data
         self.score = score
 
-    def on_epoch_end(self, net, **kwargs):
-        raw = net.forward_raw(self.data.X)
+    def on_epoch_end(self, net, valid_raw=None, **kwargs):
+        """``valid_raw``: the raw outputs on the held-out rows, when the caller (the
+        batched trainer) computed them already."""
+        raw = net.forward_raw(self.data.X) if valid_raw is None else valid_raw
         with torch.no_grad():
             y = self.data.y.to(raw.device)
             w = None if self.data.sample_weight is None else self.data.sample_weight.to(
@@ -134,10 +145,17 @@ class ConvergenceMonitor(Callback):
         self.stop_reason_ = reason
         raise KeyboardInterrupt(reason)
 
-    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+    def on_epoch_end(self, net, dataset_train=None, epoch_stats=None, epoch_state=None,
+                     **kwargs):
+        """``epoch_stats`` (the values :func:`record_stats` takes) and ``epoch_state``
+        (the weights at the epoch's end, as :func:`snapshot` takes them): given by the
+        batched trainer, which computes them for all its members at once."""
         self._in_epoch = False
         spec, state = self.spec, self.state
-        record_parameter_stats(net, self._last_good, net.epoch_loss_)
+        if epoch_stats is None:
+            record_parameter_stats(net, self._last_good, net.epoch_loss_)
+        else:
+            record_stats(net, *epoch_stats)
         row = net.history[-1]
         loss = row["train_loss"]
         self.n_iter_ += 1
@@ -164,7 +182,8 @@ class ConvergenceMonitor(Callback):
             if value > best:
                 state.best_validation_value = value
                 state.best_validation_score = score
-                self.best_state_ = snapshot(net.module_)
+                self.best_state_ = (snapshot(net.module_) if epoch_state is None else
+                                    {k: v.clone() for k, v in epoch_state.items()})
         else:
             if loss > state.best_loss - spec.tol:
                 state.no_improvement_count += 1
@@ -175,7 +194,7 @@ class ConvergenceMonitor(Callback):
         if not math.isfinite(loss) and not parameters_finite(net.module_):
             self.diverged_ = True
             self._stop("non-finite weights")
-        self._last_good = snapshot(net.module_)
+        self._last_good = snapshot(net.module_) if epoch_state is None else epoch_state
 
         if state.no_improvement_count > spec.n_iter_no_change:
             what = ("Training loss" if not spec.early_stopping else "Validation score"
