@@ -74,6 +74,12 @@ def _parser():
                        help="repeat the outer folds R times, each with another "
                        "shuffle: a sharper keep rule for R times the fits (default: "
                        "the budget's, 1 for smoke and quick, 2 for full)")
+    study.add_argument("--scoring", metavar="NAME", default=None,
+                       help="the metric the decisions use: a scikit-learn scorer name "
+                       "such as neg_log_loss, f1_macro, roc_auc, "
+                       "neg_root_mean_squared_error (default: accuracy, or r2 for "
+                       "regression); every row also shows accuracy and log loss, or "
+                       "R^2 and RMSE")
     study.add_argument("--time-limit", type=float, metavar="SECONDS", default=None,
                        help="stop when this many seconds are spent: the step under "
                        "way is dropped and the report shows the steps finished")
@@ -144,19 +150,20 @@ def study(args):
 
     from .model_selection import run_study, write_report
     from .model_selection._data import DataError
+    from .model_selection._evaluation import check_scoring
     from .model_selection._report import check_out, markdown_table
-    from .model_selection._study import planned_fits
 
     try:
         # The input first: a mistyped --data names itself, whatever --out holds.
         X, y, task, groups = _load(args)
+        check_scoring(args.scoring, task)
         check_out(args.out, args.overwrite)
     except (DataError, ValueError) as exc:
         print(f"sklopt study: error: {exc}", file=sys.stderr)
         return 2
     limit = "" if args.time_limit is None else f", time limit {args.time_limit:g} s"
     print(f"sklopt study: {X.shape[0]} rows, {X.shape[1]} columns, {task}, budget "
-          f"{args.budget}: {planned_fits(args.budget, task=task)} fits{limit}",
+          f"{args.budget}: {_planned(args, task)} fits{limit}",
           file=sys.stderr)
     def show(message, category, *args, **kwargs):  # a plain line, not a traceback's
         print(f"sklopt study: warning: {message}", file=sys.stderr)
@@ -169,7 +176,8 @@ def study(args):
             if n_jobs is None:  # every core here (at most 8), every worker on Dask
                 n_jobs = -1 if args.scheduler else min(joblib.cpu_count(), 8)
             result = run_study(X, y, task=task, budget=args.budget, cv=args.cv,
-                               groups=groups, repeats=args.repeats, n_jobs=n_jobs,
+                               groups=groups, repeats=args.repeats,
+                               scoring=args.scoring, n_jobs=n_jobs,
                                time_limit=args.time_limit,
                                random_state=args.random_state, device=args.device,
                                verbose=not args.quiet)
@@ -184,6 +192,15 @@ def study(args):
     paths = write_report(result, args.out, title=name, overwrite=args.overwrite)
     print(f"\nreport: {paths['report']}", file=sys.stderr)
     return 0
+
+
+def _planned(args, task):
+    """The fits the study will run (the repeats asked for counted)."""
+    from .model_selection._plan import BUDGETS, planned_fits
+
+    settings = BUDGETS[args.budget]
+    repeats = settings["repeats"] if args.repeats is None else args.repeats
+    return planned_fits(args.budget, settings["folds"] * max(1, repeats), task=task)
 
 
 def main(argv=None):

@@ -20,7 +20,8 @@ from sklopt.io import load
 from sklopt.model_selection import load_csv, run_study
 from sklopt.model_selection import _study as study_module
 from sklopt.model_selection._data import DataError, check_target
-from sklopt.model_selection._evaluation import outer_cv, outer_splits, paired_difference
+from sklopt.model_selection._evaluation import (Measure, outer_cv, outer_splits,
+                                               paired_difference)
 from sklopt.preprocessing import SwapNoise, TabularPreprocessor
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -223,10 +224,10 @@ def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
     result = run_study(X, y, budget="smoke", levers={"no layer": [{
         "mlp__hidden_layer_sizes": (0,)}]}, random_state=0, device="cpu", verbose=False)
     row = _row(result, "no layer")
-    assert ("4 of 4 fits failed, never chosen (InvalidParameterError: The "
+    assert ("3 of 3 fits failed, never chosen (InvalidParameterError: The "
             "'hidden_layer_sizes' parameter"
             in row.setting)
-    assert row.details["per-fold choices"] == [None] * 4
+    assert row.details["per-fold choices"] == [None] * 3
     assert row.decision == "not kept: no difference"
     assert np.all(np.isfinite(row.scores))  # the running best's scores
 
@@ -376,7 +377,7 @@ def test_ctrl_c_ends_the_study_with_what_finished(monkeypatch):
 
     def interrupted_at_the_third_lever(*args):
         calls.append(1)
-        if len(calls) > 12 + 4 + 4 + 4:  # references, baseline, two levers
+        if len(calls) > 12 + 3 + 3 + 3:  # references, baseline, two levers
             raise KeyboardInterrupt
         return original(*args)
 
@@ -388,7 +389,9 @@ def test_ctrl_c_ends_the_study_with_what_finished(monkeypatch):
     assert [s.name for s in result.steps if s.kind != "reference"] == [
         "baseline", "structure", "activation & init"]
     assert result.evaluation["interrupted (Ctrl-C)"] is True
-    assert result.best_estimator.predict(X).shape == (150,)
+    # Ctrl-C means stop: no further fit on all rows, and the summary says so.
+    assert result.best_estimator is None
+    assert any("No model was saved" in line for line in result.summary)
 
 
 def test_ctrl_c_inside_a_network_fit_is_passed_on(monkeypatch):
@@ -412,7 +415,8 @@ def test_ctrl_c_inside_a_network_fit_is_passed_on(monkeypatch):
     monkeypatch.setattr(SkloptNet, "run_single_epoch", interrupt_the_third_epoch)
     model = study_module._pipeline("classification")
     with pytest.raises(KeyboardInterrupt):
-        study_module._fit_score(model, X, y, _Fold(np.arange(100), np.arange(100, 150)))
+        study_module._fit_score(model, X, y, _Fold(np.arange(100), np.arange(100, 150)),
+                                Measure("classification", "accuracy"))
     assert len(calls) == 5
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from sklearn.metrics import (accuracy_score, get_scorer, get_scorer_names, log_loss,
+                             r2_score, root_mean_squared_error)
 from sklearn.model_selection import (GroupKFold, KFold, StratifiedGroupKFold,
                                      StratifiedKFold, TimeSeriesSplit)
 
@@ -95,6 +97,12 @@ class Paired:
         return bool(self.low > 0)
 
     @property
+    def half_width(self):
+        """Half the 95% interval's width: with this spread, the smallest mean gain
+        whose interval lies above 0."""
+        return (self.high - self.low) / 2.0
+
+    @property
     def below_noise(self):
         """The whole 95% interval is below 0."""
         return bool(self.high < 0)
@@ -140,3 +148,92 @@ def paired_difference(a, b, test_train_ratio, resolution=0.0):
     t = stats.t.ppf(0.975, k - 1)
     p = 2 * stats.t.sf(abs(mean) / se, k - 1)
     return Paired(mean, mean - t * se, mean + t * se, float(p))
+
+
+#: The pair of metrics every row of the study shows, by task: name -> (function of
+#: ``(model, X, y)``, greater is better). Log loss reads the model's classes, so a
+#: test fold without some class still scores.
+PAIRS = {
+    "classification": {
+        "accuracy": (lambda m, X, y: accuracy_score(y, m.predict(X)), True),
+        "log loss": (lambda m, X, y: log_loss(y, m.predict_proba(X), labels=m.classes_),
+                     False),
+    },
+    "regression": {
+        "R^2": (lambda m, X, y: r2_score(y, m.predict(X)), True),
+        "RMSE": (lambda m, X, y: root_mean_squared_error(y, m.predict(X)), False),
+    },
+}
+
+#: scikit-learn scorer names that are a pair metric: scorer -> (pair metric, sign).
+SCORER_PAIRS = {"accuracy": ("accuracy", 1.0), "neg_log_loss": ("log loss", -1.0),
+                "r2": ("R^2", 1.0), "neg_root_mean_squared_error": ("RMSE", -1.0)}
+
+#: Scorers whose inner selection reads the networks' early-stopping validation loss
+#: (log loss, or squared error of the standardised target: the same order as the
+#: scorer's within a fold); every other scorer selects by the validation score
+#: (accuracy or R^2).
+SELECT_BY_LOSS = {"neg_log_loss", "neg_mean_squared_error",
+                  "neg_root_mean_squared_error"}
+
+
+def check_scoring(scoring, task):
+    """The study's decision scorer: ``scoring`` (a scikit-learn scorer name) or the
+    task's default (accuracy, R^2), checked against the task."""
+    if scoring is None:
+        return "accuracy" if task == "classification" else "r2"
+    if not isinstance(scoring, str) or scoring not in get_scorer_names():
+        raise ValueError(f"scoring must be a scikit-learn scorer name (see "
+                         f"sklearn.metrics.get_scorer_names()); got {scoring!r}.")
+    regression = scoring in {"r2", "explained_variance", "max_error"} or any(
+        word in scoring for word in ("error", "deviance", "d2_"))
+    if regression != (task == "regression"):
+        raise ValueError(f"scoring={scoring!r} is a "
+                         f"{'regression' if regression else 'classification'} metric "
+                         f"but the task is {task}.")
+    return scoring
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How one fit is measured: on the outer test rows, the decision scorer (greater
+    is better) and the task's pair of metrics; inside, the networks' early-stopping
+    validation value that selects among candidates."""
+
+    task: str
+    scoring: str
+
+    def outer(self, model, X, y):
+        """``(decision score, {pair metric: value})``; a metric that raises is NaN."""
+        metrics = {}
+        for name, (func, _) in PAIRS[self.task].items():
+            try:
+                metrics[name] = float(func(model, X, y))
+            except Exception:  # noqa: BLE001 - a model without predict_proba, ...
+                metrics[name] = float("nan")
+        if self.scoring in SCORER_PAIRS:
+            name, sign = SCORER_PAIRS[self.scoring]
+            return sign * metrics[name], metrics
+        return float(get_scorer(self.scoring)(model, X, y)), metrics
+
+    def inner(self, network):
+        """The fitted network's selection value (greater is better): minus its best
+        validation loss for the loss-like scorers, else its best validation score;
+        NaN without early stopping."""
+        if network is None:
+            return float("nan")
+        if self.scoring in SELECT_BY_LOSS:
+            history = network.history_
+            if "valid_loss" not in history:
+                return float("nan")
+            return -float(np.nanmin(history["valid_loss"]))
+        score = network.best_validation_score_
+        return float("nan") if score is None else float(score)
+
+    @property
+    def selection(self):
+        """The selection value, in words."""
+        if self.scoring in SELECT_BY_LOSS:
+            return "validation loss"
+        return ("validation accuracy" if self.task == "classification"
+                else "validation R^2")

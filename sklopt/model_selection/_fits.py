@@ -34,14 +34,14 @@ def _n_params(model):
     return int(sum(p.numel() for p in net.net_.module_.parameters()))
 
 
-def _validation_score(model):
-    """The network's best score on its early-stopping rows; NaN without early
-    stopping (such a candidate is never selected)."""
+def _validation_score(model, measure):
+    """The network's selection value on its early-stopping rows (``measure.inner``);
+    NaN without early stopping or for a reference model (never selected)."""
     try:
-        score = _unwrap(model).best_validation_score_
+        network = _unwrap(model)
     except TypeError:  # not a network (a reference model)
         return float("nan")
-    return float("nan") if score is None else float(score)
+    return measure.inner(network)
 
 
 @dataclass
@@ -56,11 +56,14 @@ class _Fold:
     val: float = float("nan")
     outer: float = float("nan")
     seconds: float = float("nan")
+    metrics: dict = None
 
 
 class _Runner:
     """Runs fits in parallel with one progress bar over all of them, and stops cleanly
-    at the time limit (the fits under way finish; nothing new starts) or at Ctrl-C."""
+    at the time limit or at Ctrl-C: nothing new starts, and ``abandoned`` says how
+    many fits of the step under way had finished (a step's fits are used together,
+    so an unfinished step is dropped, and the report says so)."""
 
     def __init__(self, n_fits, n_jobs, time_limit, verbose):
         self.n_jobs = n_jobs
@@ -68,13 +71,14 @@ class _Runner:
         self.bar = progress_bar(total=n_fits, desc="sklopt study", unit="fit",
                                 disable=not verbose)
         self.stopped = self.interrupted = False
+        self.abandoned = None  # (fits finished, fits) of the call that was stopped
 
     def out_of_time(self):
         if self.deadline is not None and time.monotonic() > self.deadline:
             self.stopped = True
         return self.stopped
 
-    def run(self, calls, ahead=None, fits_per_call=1):
+    def run(self, calls, ahead=None, fits_per_call=1, force=False):
         """Run ``calls`` (``(function, args)`` pairs); their results in order, or None
         when the time limit (or Ctrl-C, recorded in ``interrupted``) stopped them.
         In one process the fit under way finishes; with ``n_jobs`` > 1 the fits under
@@ -82,8 +86,9 @@ class _Runner:
         :func:`~sklopt.model_selection._search.fit_ahead` takes them: their sklopt
         networks train first, together in batches, the calls then take them, and each
         call's seconds include its share of the batches' time. ``fits_per_call``: the
-        network fits one call makes (the progress bar counts fits)."""
-        if self.out_of_time():
+        network fits one call makes (the progress bar counts fits). ``force``: run
+        them even past the time limit (the saved model's one fit)."""
+        if self.out_of_time() and not force:
             return None
         try:
             start = time.perf_counter()
@@ -96,25 +101,34 @@ class _Runner:
             with _quiet_fit():  # as quiet as the fits they stand for
                 fitted = fit_ahead(ahead, 1) if batch else {}
             if not fitted:
-                return self._run(calls, fits_per_call=fits_per_call)
+                return self._run(calls, fits_per_call=fits_per_call, force=force)
             share = (time.perf_counter() - start) / len(fitted)
             batched = {id(m.net_) for m in fitted.values()}
             with serving(fitted):  # the calls run here, where the fits are served
-                results = self._run(calls, n_jobs=1)
+                # (the batches' training is done: the calls finish past the limit)
+                results = self._run(calls, n_jobs=1, force=True)
             return None if results is None else [
-                (*r[:3], r[3] + share) if _network_id(r[0]) in batched else r
+                (*r[:3], r[3] + share, *r[4:]) if _network_id(r[0]) in batched
+                else r
                 for r in results]
         except KeyboardInterrupt:
             # Ctrl-C ends the study like the time limit: what finished is reported.
             self.stopped = self.interrupted = True
             return None
 
-    def _run(self, calls, n_jobs=None, fits_per_call=1):
+    def _run(self, calls, n_jobs=None, fits_per_call=1, force=False):
         results = [None] * len(calls)
         n_jobs = self.n_jobs if n_jobs is None else n_jobs
+
+        def stop(done):
+            if force or not self.out_of_time():
+                return False
+            self.abandoned = (done * fits_per_call, len(calls) * fits_per_call)
+            return True
+
         if n_jobs in (None, 1):
             for i, (func, args) in enumerate(calls):
-                if self.out_of_time():
+                if stop(i):
                     return None
                 results[i] = func(*args)
                 self.bar.update(fits_per_call)
@@ -122,10 +136,14 @@ class _Runner:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         indexed = [delayed(_indexed)(i, func, args)
                    for i, (func, args) in enumerate(calls)]
+        done = 0
         for i, result in parallel(indexed):
             results[i] = result
+            done += 1
             self.bar.update(fits_per_call)
-            if self.out_of_time():
+            # Past the limit, the workers' fits under way are abandoned (joblib
+            # cannot stop them) and counted in ``abandoned``.
+            if done < len(calls) and stop(done):
                 return None
         return results
 
@@ -145,8 +163,6 @@ def _indexed(i, func, args):
     return i, func(*args)
 
 
-def _score(model, X, y):
-    return float(model.score(X, y))
 
 
 class _Failed:
@@ -171,26 +187,27 @@ def _quiet_fit():
         raise KeyboardInterrupt
 
 
-def _fit_score(estimator, X, y, fold):
-    """Fit a clone on the fold's training rows; its validation and outer scores. A fit
-    (or its scoring) that raises returns a :class:`_Failed` with validation score
-    -inf, so that it is never selected, and outer score NaN."""
+def _fit_score(estimator, X, y, fold, measure):
+    """Fit a clone on the fold's training rows: ``(model, selection value, outer
+    score, seconds, {pair metric: outer value})`` (:class:`Measure`). A fit (or its
+    scoring) that raises returns a :class:`_Failed` with selection value -inf, so
+    that it is never selected, and NaN outer scores."""
     t0 = time.perf_counter()
     with _quiet_fit():
         try:
             model = clone(estimator).fit(X.iloc[fold.train], y.iloc[fold.train])
             seconds = time.perf_counter() - t0
-            val = _validation_score(model)
-            outer = (float("nan") if fold.test is None
-                     else _score(model, X.iloc[fold.test], y.iloc[fold.test]))
+            val = _validation_score(model, measure)
+            outer, metrics = ((float("nan"), {}) if fold.test is None else
+                              measure.outer(model, X.iloc[fold.test], y.iloc[fold.test]))
         except Exception as exc:  # noqa: BLE001 - one failed candidate must not end
             # a study of hundreds of fits; the row reports it.
             return _Failed(f"{type(exc).__name__}: {exc}"), -np.inf, np.nan, (
-                time.perf_counter() - t0)
-    return model, val, outer, seconds
+                time.perf_counter() - t0), {}
+    return model, val, outer, seconds, metrics
 
 
-def _distill(teacher, student, X, y, fold, classification, random_state):
+def _distill(teacher, student, X, y, fold, classification, random_state, measure):
     """Distil the fold's running best into ``student``; the student alone (a pipeline,
     target-transformed for regression) and its outer score."""
     Xtr, ytr = X.iloc[fold.train], y.iloc[fold.train]
@@ -215,7 +232,7 @@ def _distill(teacher, student, X, y, fold, classification, random_state):
         details = {}
         if fold.test is not None:
             Xte, yte = X.iloc[fold.test], y.iloc[fold.test]
-            details["outer"] = _score(model, Xte, yte)
+            details["outer"], details["metrics"] = measure.outer(model, Xte, yte)
             t_student = _predict_seconds(model, Xte)
             t_teacher = _predict_seconds(teacher, Xte)
             details["predict ratio"] = t_student / t_teacher

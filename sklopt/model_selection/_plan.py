@@ -161,11 +161,11 @@ DISTILL_FITS = _DISTILL["cv"] + 2
 
 def planned_fits(budget, n_folds=None, levers=None, task="classification"):
     """How many fits :func:`run_study` runs with ``budget`` (``n_folds``: outer folds
-    times repeats): four references on each outer fold, then the baseline, every
-    lever's candidates and the distillation (:data:`DISTILL_FITS` network fits) on
-    each outer fold and on all rows (a candidate equal to the running best is not
-    refitted, so a few may be skipped)."""
+    times repeats): four references, the baseline and every lever's candidates on
+    each outer fold (a candidate equal to the running best is not refitted, so a few
+    may be skipped), the chosen MLP on all rows, and the distillation
+    (:data:`DISTILL_FITS` network fits) on each outer fold and on all rows."""
     settings = BUDGETS[budget]
     n_folds = settings["folds"] * settings["repeats"] if n_folds is None else n_folds
     candidates = sum(len(c) for _, c in _lever_candidates(budget, levers, task))
-    return 4 * n_folds + (n_folds + 1) * (1 + candidates + DISTILL_FITS)
+    return n_folds * (4 + 1 + candidates) + 1 + (n_folds + 1) * DISTILL_FITS

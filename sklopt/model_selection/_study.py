@@ -33,7 +33,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ._data import describe_data
-from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, TIME_REPEATS, describe_cv,
+from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, PAIRS, SCORER_PAIRS,
+                          TIME_REPEATS, Measure, check_scoring, describe_cv,
                           outer_splits)
 from ._evaluation import paired_difference as _paired
 from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
@@ -63,6 +64,7 @@ class StudyStep:
     kind: str = "lever"  # "reference", "baseline", "lever" or "distillation"
     estimator: object = field(default=None, repr=False)
     details: dict = field(default_factory=dict, repr=False)
+    metrics: dict = field(default_factory=dict, repr=False)
 
     @property
     def mean(self):
@@ -96,10 +98,16 @@ class StudyResult:
     recommended_model: object = field(default=None, repr=False)
 
     def table(self):
-        """The study's table as a DataFrame, one row per reference and step."""
+        """The study's table as a DataFrame, one row per reference and step: the
+        decision score and the task's pair of metrics (accuracy and log loss, or R^2
+        and RMSE) on the outer folds, the paired difference and the decision."""
+        same = {self.scoring, SCORER_PAIRS.get(self.scoring, ("",))[0]}
+        pair = [name for name in PAIRS[self.task] if name not in same]
         return pd.DataFrame([{
             "step": s.name, "setting": s.setting,
             f"outer {self.scoring}": f"{s.mean:.4f} +/- {s.std:.4f}",
+            **{name: (f"{np.mean(s.metrics[name]):.4f}" if name in s.metrics else "")
+               for name in pair},
             "paired difference [95% CI]": "" if s.paired is None else str(s.paired),
             "vs": s.against, "decision": s.decision,
             "s / fit": f"{s.fit_time:.1f}",
@@ -124,8 +132,8 @@ def _same(config, candidate):
 
 
 def run_study(X, y, *, task="classification", budget="quick", levers=None,
-              cv="shuffled", groups=None, repeats=None, n_jobs=None, time_limit=None,
-              random_state=0, device="auto", verbose=True):
+              cv="shuffled", groups=None, repeats=None, scoring=None, n_jobs=None,
+              time_limit=None, random_state=0, device="auto", verbose=True):
     """Run the optimization study on ``(X, y)``.
 
     Every score in the result is measured on outer folds the selection never saw;
@@ -159,11 +167,18 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         differences for every comparison, judged by the corrected repeated k-fold
         t-test, so that a smaller real gain clears the keep rule, for R times the fits.
         None: the budget's (1 for smoke and quick, 2 for full).
+    scoring : str, default=None
+        The metric the decisions use: a scikit-learn scorer name (greater is better,
+        as ``'neg_log_loss'``); None: ``'accuracy'`` for classification, ``'r2'``
+        for regression. Every row also shows the task's pair of metrics (accuracy
+        and log loss, or R^2 and RMSE). Candidates are selected by the networks'
+        validation loss for ``'neg_log_loss'`` and the squared-error scorers, by
+        their validation accuracy or R^2 otherwise.
     n_jobs : int, default=None
         Parallel fits (joblib; under a Dask backend they run on the cluster).
     time_limit : float, default=None
         Seconds; when they are spent, no new step starts and the result holds the
-        steps finished so far.
+        steps finished so far (the saved model is still fitted on all rows).
     random_state : int, default=0
         Seed of the folds and of every model, so that the study is repeatable.
     device : str, default='auto'
@@ -185,6 +200,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     if n_jobs == 0:
         raise ValueError("n_jobs must not be 0: None or 1 runs one fit at a time, N > 1 "
                          "runs N, -1 one per core.")
+    measure = Measure(task, check_scoring(scoring, task))
     settings = BUDGETS[budget]
     repeats = settings["repeats"] if repeats is None else repeats
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or \
@@ -223,14 +239,13 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     folds = [_Fold(train, test) for train, test in splits]
     ratio = float(np.mean([len(f.test) / len(f.train) for f in folds]))
     # Accuracy moves in steps of one test row: the smallest spread the test allows.
-    step = 1.0 / np.mean([len(f.test) for f in folds]) if classification else 0.0
+    step = (1.0 / np.mean([len(f.test) for f in folds])
+            if measure.scoring == "accuracy" else 0.0)
 
     def paired_difference(a, b):
         return _paired(a, b, ratio, step)
 
     everything = _Fold(np.arange(len(X)), None)
-    walk = folds + [everything]  # the last "fold" picks the saved model's settings
-
     pipeline = _pipeline(task, settings, random_state, device)
 
     def build(config):
@@ -253,14 +268,19 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         warnings.warn("The study drops " + ", ".join(data["dropped"]) + ".", UserWarning,
                       stacklevel=2)
     runner = _Runner(n_fits, n_jobs, time_limit, verbose)
-    scoring = "accuracy" if classification else "R^2"
+    scoring = _SCORING_NAMES.get(measure.scoring, measure.scoring)
     evaluation = {
         "outer folds": describe_cv(cv, settings["folds"], classification, groups_name,
                                    repeats),
         "seed": random_state, "budget": budget, "planned fits": n_fits,
-        "selection": "on each outer fold, the candidate with the best score on the "
-                     "network's early-stopping validation rows (a random fifth of that "
-                     "fold's training rows); the saved model: the same on all rows"
+        "decisions": f"by the outer {scoring}"
+                     + ("" if scoring == measure.scoring else
+                        f" (scikit-learn's {measure.scoring!r})"),
+        "selection": f"on each outer fold, the candidate with the best "
+                     f"{measure.selection} on the network's early-stopping rows (a "
+                     "random fifth of that fold's training rows); the saved model: the "
+                     "candidate with the best mean of that value over the outer folds, "
+                     "fitted on all rows"
                      + ("" if groups is None and cv != "time" else
                         ". Those validation rows ignore the groups and the time order: "
                         "the outer scores stay honest, but the choice can favour "
@@ -271,10 +291,12 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     }
     steps = []
 
-    def fits(estimators, where):
-        calls = [(_fit_score, (est, X, y, fold)) for est, fold in zip(estimators, where)]
+    def fits(estimators, where, force=False):
+        calls = [(_fit_score, (est, X, y, fold, measure))
+                 for est, fold in zip(estimators, where)]
         return runner.run(calls, ahead=[(est, X.iloc[fold.train], y.iloc[fold.train],
-                                         None) for est, fold in zip(estimators, where)])
+                                         None) for est, fold in zip(estimators, where)],
+                          force=force)
 
     # References first: the comparison every other row is read against.
     ref_rows = {}
@@ -286,19 +308,21 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         ref_rows[name] = StudyStep(name, "defaults", np.array([o[2] for o in out]),
                                    fit_time=float(np.mean([o[3] for o in out])),
                                    kind="reference",
-                                   details={"failed": [f.message for f in failed]})
+                                   details={"failed": [f.message for f in failed]},
+                                   metrics=_metrics([o[4] for o in out]))
     trivial = next(iter(ref_rows.values()), None)
 
     # The baseline on every fold.
-    out = fits([build({})] * len(walk), walk)
+    saved_config = {}
+    out = fits([build({})] * len(folds), folds)
     failed = [o[0] for o in (out or []) if isinstance(o[0], _Failed)]
     if failed:
         runner.close()
         raise ValueError(f"the baseline MLP failed to fit: {failed[0].message}")
     if out is not None:
-        for fold, (model, val, outer, seconds) in zip(walk, out):
+        for fold, (model, val, outer, seconds, metrics) in zip(folds, out):
             fold.config, fold.model, fold.val, fold.outer = {}, model, val, outer
-            fold.seconds = seconds
+            fold.seconds, fold.metrics = seconds, metrics
         scores = np.array([f.outer for f in folds])
         paired = (None if trivial is None
                   else paired_difference(scores, trivial.scores))
@@ -307,72 +331,37 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                                _verdict(paired, "better than trivial",
                                         "worse than trivial"),
                                float(np.mean([f.seconds for f in folds])), "baseline",
-                               everything.model))
+                               metrics=_metrics([f.metrics for f in folds])))
 
         for lever, candidates in levers:
             if runner.out_of_time():
                 break
-            jobs, where, index = [], [], []
-            for f, fold in enumerate(walk):
-                for c, candidate in enumerate(candidates):
-                    if not _same(fold.config, candidate):
-                        jobs.append(build({**fold.config, **candidate}))
-                        where.append(fold)
-                        index.append((f, c))
-            out = fits(jobs, where)
-            if out is None:
+            row = _lever_step(lever, candidates, folds, build, fits, paired_difference,
+                              measure)
+            if row is None:
                 break
-            runner.bar.update(sum(len(candidates) for _ in walk) - len(jobs))
-            by_fold = {f: [] for f in range(len(walk))}
-            for (f, c), result in zip(index, out):
-                by_fold[f].append((c, result))
-            winners = []
-            for f, fold in enumerate(walk):
-                best = (None, (fold.model, fold.val, fold.outer, fold.seconds))
-                for c, result in by_fold[f]:
-                    if result[1] > best[1][1]:  # ties keep the running best
-                        best = (c, result)
-                winners.append(best)
-            scores = np.array([w[1][2] for w in winners[:-1]])
-            before = np.array([f.outer for f in folds])
-            paired = paired_difference(scores, before)
-            kept = paired.above_noise
-            final_choice = winners[-1][0]
-            n_same = sum(w[0] == final_choice for w in winners[:-1])
-            if final_choice is None:
-                setting = (f"no change (the running best won on all rows; on the "
-                           f"outer folds, {n_same}/{len(folds)})")
-            else:
-                setting = (_describe(candidates[final_choice])
-                           + f" (chosen on {n_same}/{len(folds)} folds)")
-                if not paired.above_noise:
-                    setting = "not applied; best on all rows: " + setting
-            failed = [r[0] for _, r in sum(by_fold.values(), [])
-                      if isinstance(r[0], _Failed)]
-            if failed:
-                setting += (f"; {len(failed)} of {len(jobs)} fits failed, never chosen "
-                            f"({failed[0].message[:120]})")
-            seconds = [r[3] for _, r in sum(by_fold.values(), [])] or [0.0]
-            if kept:
-                for fold, (c, (model, val, outer, sec)) in zip(walk, winners):
-                    if c is not None:
-                        fold.config = {**fold.config, **candidates[c]}
-                        fold.model, fold.val, fold.outer, fold.seconds = (
-                            model, val, outer, sec)
-            decision = ("kept" if kept else "not kept: " + (
-                "worse" if paired.below_noise else
-                "no difference" if paired.low == paired.high == 0 else "within noise"))
-            steps.append(StudyStep(lever, setting, scores, paired, "running best",
-                                   decision, float(np.mean(seconds)), "lever",
-                                   everything.model,
-                                   {"per-fold choices": [w[0] for w in winners]}))
+            steps.append(row)
+            runner.bar.update(row.details["skipped fits"])
+            if row.decision == "kept":
+                saved_config.update(candidates[row.details["saved choice"]])
 
-        if not runner.out_of_time():
-            student_row = _distillation_step(walk, folds, everything, X, y,
-                                             classification, random_state,
-                                             paired_difference, runner)
-            if student_row is not None:
-                steps.append(student_row)
+    if out is not None and not runner.interrupted:
+        # The saved model: the kept settings, fitted on all rows (even past the time
+        # limit: one fit, and the result's models come from it).
+        final = fits([build(saved_config)], [everything], force=True)
+        if final is not None:
+            if isinstance(final[0][0], _Failed):
+                runner.close()
+                raise ValueError("the chosen MLP failed to fit on all rows: "
+                                 f"{final[0][0].message}")
+            everything.config, everything.model = saved_config, final[0][0]
+            everything.seconds = final[0][3]
+    if everything.model is not None and not runner.out_of_time():
+        student_row = _distillation_step(folds + [everything], folds, everything, X, y,
+                                         classification, random_state,
+                                         paired_difference, runner, measure)
+        if student_row is not None:
+            steps.append(student_row)
 
     chosen = next((s for s in reversed(steps) if s.kind in ("lever", "baseline")), None)
     best_scores = None if chosen is None else np.array([f.outer for f in folds])
@@ -388,13 +377,13 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     table = ([ref_rows[n] for n in names[:2]] + steps + [ref_rows[n] for n in names[2:]])
     student = next((s.estimator for s in steps if s.kind == "distillation"), None)
     recommendation = None
-    if chosen is not None and not runner.stopped:
+    if chosen is not None and everything.model is not None and not runner.stopped:
         mlp_seconds = float(np.mean([f.seconds for f in folds]))
         name, why = _recommend(mlp_seconds, best_scores, ref_rows, trivial,
                                paired_difference, scoring)
         model = everything.model
         if name in ref_rows:  # a reference: fitted on all rows, as the MLP was
-            fitted = _fit_score(references[name], X, y, everything)[0]
+            fitted = _fit_score(references[name], X, y, everything, measure)[0]
             if isinstance(fitted, _Failed):
                 why = (f"{name} would be, but its fit on all rows failed "
                        f"({fitted.message[:120]})")
@@ -403,8 +392,20 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                 model = fitted
         recommendation = (name, why, model)
     runner.close()
+    # Levers whose winners never differed from the running best say nothing of it.
+    detectable = [s.paired.half_width for s in steps if s.kind == "lever"
+                  and s.paired is not None and s.paired.high > s.paired.low]
+    if detectable:
+        evaluation["smallest detectable gain"] = (
+            f"{np.median(detectable):.4f} {scoring} (the median half-width of the "
+            "levers' 95% intervals: a steady gain that large clears the keep rule)")
     evaluation["time (s)"] = round(time.perf_counter() - started, 1)
     evaluation["stopped by the time limit"] = runner.stopped and not runner.interrupted
+    if runner.abandoned is not None:
+        done, total = runner.abandoned
+        evaluation["step left unfinished"] = (
+            f"{done} of its {total} fits had finished; a step's fits are judged "
+            "together, so they are not used")
     if runner.interrupted:
         evaluation["interrupted (Ctrl-C)"] = True
     result = StudyResult(task, table, everything.model, student, scoring, data,
@@ -412,8 +413,97 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     if recommendation is not None:
         result.recommended, result.recommended_model = recommendation[0], recommendation[2]
     result.summary = _summary(result, ref_rows, best_scores, runner.stopped,
-                              runner.interrupted, recommendation)
+                              runner.interrupted, recommendation,
+                              np.median(detectable) if detectable else None)
     return result
+
+
+# How the default scorers read in the report.
+_SCORING_NAMES = {"r2": "R^2"}
+
+
+def _metrics(per_fold):
+    """``{pair metric: per-fold array}`` from the folds' metric dicts."""
+    names = [n for n in (per_fold[0] if per_fold else {})]
+    return {n: np.array([m.get(n, np.nan) for m in per_fold]) for n in names}
+
+
+def _lever_step(lever, candidates, folds, build, fits, paired_difference, measure):
+    """Fit ``candidates`` over each fold's running best on every outer fold, select
+    each fold's winner by its validation value, judge the winners against the running
+    best (paired), and update the folds' running best when the lever is kept. The
+    saved model's choice is the candidate with the best mean validation value over
+    the folds (when kept, among the candidates). None when the time limit stopped
+    the fits."""
+    jobs, where, index = [], [], []
+    for f, fold in enumerate(folds):
+        for c, candidate in enumerate(candidates):
+            if not _same(fold.config, candidate):
+                jobs.append(build({**fold.config, **candidate}))
+                where.append(fold)
+                index.append((f, c))
+    out = fits(jobs, where)
+    if out is None:
+        return None
+    skipped = len(candidates) * len(folds) - len(jobs)
+    by_fold = {f: {} for f in range(len(folds))}
+    for (f, c), result in zip(index, out):
+        by_fold[f][c] = result
+    winners, values = [], np.full((len(folds), len(candidates) + 1), np.nan)
+    for f, fold in enumerate(folds):
+        best = (None, (fold.model, fold.val, fold.outer, fold.seconds, fold.metrics))
+        values[f, -1] = fold.val
+        for c in range(len(candidates)):
+            result = by_fold[f].get(c)
+            if result is None:  # equal to the running best: its value
+                values[f, c] = fold.val
+                continue
+            values[f, c] = result[1]
+            if result[1] > best[1][1]:  # ties keep the running best
+                best = (c, result)
+        winners.append(best)
+    scores = np.array([w[1][2] for w in winners])
+    before = np.array([f.outer for f in folds])
+    paired = paired_difference(scores, before)
+    kept = paired.above_noise
+    with warnings.catch_warnings():  # a candidate failed on every fold: -inf, or NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(np.where(np.isfinite(values), values, -np.inf), axis=0)
+    options = list(range(len(candidates))) + ([] if kept else [None])
+    # Ties: the running best first, then the earlier candidate.
+    choice = max(options, key=lambda c: (means[-1 if c is None else c], c is None,
+                                         -(c or 0)))
+    n_same = sum(w[0] == choice for w in winners)
+    K = len(folds)
+    if choice is None:
+        setting = (f"no change (the running best has the best mean {measure.selection} "
+                   f"over the folds; it won on {n_same}/{K} folds)")
+    else:
+        setting = (_describe(candidates[choice])
+                   + f" (best mean {measure.selection} over the folds; chosen on "
+                   f"{n_same}/{K} folds)")
+        if not kept:
+            setting = "not applied; best candidate: " + setting
+    failed = [r[0] for f in by_fold.values() for r in f.values()
+              if isinstance(r[0], _Failed)]
+    if failed:
+        setting += (f"; {len(failed)} of {len(jobs)} fits failed, never chosen "
+                    f"({failed[0].message[:120]})")
+    seconds = [r[3] for f in by_fold.values() for r in f.values()] or [0.0]
+    if kept:
+        for fold, (c, (model, val, outer, sec, metrics)) in zip(folds, winners):
+            if c is not None:
+                fold.config = {**fold.config, **candidates[c]}
+                fold.model, fold.val, fold.outer, fold.seconds = model, val, outer, sec
+                fold.metrics = metrics
+    decision = ("kept" if kept else "not kept: " + (
+        "worse" if paired.below_noise else
+        "no difference" if paired.low == paired.high == 0 else "within noise"))
+    return StudyStep(lever, setting, scores, paired, "running best", decision,
+                     float(np.mean(seconds)), "lever",
+                     details={"per-fold choices": [w[0] for w in winners],
+                              "saved choice": choice, "skipped fits": skipped},
+                     metrics=_metrics([w[1][4] for w in winners]))
 
 
 def _recommend(mlp_seconds, best_scores, ref_rows, trivial, paired_difference, scoring):
@@ -452,7 +542,7 @@ def _verdict(paired, better, worse):
 
 
 def _distillation_step(walk, folds, everything, X, y, classification,
-                       random_state, paired_difference, runner):
+                       random_state, paired_difference, runner, measure):
     """Distil each fold's running best into a student a quarter of its width (plain:
     no embedding, one member) and judge it against that teacher on the outer rows."""
     def smaller(model):
@@ -474,7 +564,7 @@ def _distillation_step(walk, folds, everything, X, y, classification,
                 hidden_layer_sizes=smaller(fold.model), num_embedding=None,
                 n_ensemble=1))])
         calls.append((_distill, (fold.model, student, X, y, fold, classification,
-                                 random_state)))
+                                 random_state, measure)))
     out = runner.run(calls, fits_per_call=DISTILL_FITS)
     if out is None:
         return None
@@ -495,11 +585,12 @@ def _distillation_step(walk, folds, everything, X, y, classification,
     return StudyStep("distillation", setting, scores, paired, "teacher", decision,
                      float(np.mean([o[1] for o in out])), "distillation", student,
                      {"teacher scores": teacher, "fidelity": fidelity,
-                      "parameter ratio": n_student / n_teacher, "predict ratio": predict})
+                      "parameter ratio": n_student / n_teacher, "predict ratio": predict},
+                     _metrics([d["metrics"] for d in details]))
 
 
 def _summary(result, ref_rows, best_scores, stopped, interrupted=False,
-             recommendation=None):
+             recommendation=None, detectable=None):
     """The report's first lines: the verdict a user reads before the table."""
     lines = []
     if stopped:
@@ -508,6 +599,9 @@ def _summary(result, ref_rows, best_scores, stopped, interrupted=False,
     if best_scores is None:
         lines.append("No MLP was evaluated.")
         return lines
+    if result.best_estimator is None:
+        lines.append("No model was saved: the study was interrupted before the chosen "
+                     "MLP's fit on all rows.")
     mlp = float(np.mean(best_scores))
     scored = {n: r for n, r in ref_rows.items() if np.isfinite(r.mean)}
     if scored:
@@ -525,15 +619,20 @@ def _summary(result, ref_rows, best_scores, stopped, interrupted=False,
         name, why = recommendation[:2]
         lines.append(f"Recommended: {name}, fitted on all rows and saved with the "
                      f"report: {why}.")
-    network = _unwrap(result.best_estimator)
-    if getattr(network, "n_iter_", 0) >= network.max_iter:
+    network = (None if result.best_estimator is None
+               else _unwrap(result.best_estimator))
+    if network is not None and network.n_iter_ >= network.max_iter:
         lines.append(
             f"The saved MLP trained for all max_iter={network.max_iter} epochs: its "
             f"validation loss was still improving within the last "
             f"{network.n_iter_no_change} epochs, so it may not have converged (the "
             "'full' budget allows more epochs).")
     kept = [s.name for s in result.steps if s.kind == "lever" and s.decision == "kept"]
-    lines.append("Levers kept: " + (", ".join(kept) if kept else "none") + ".")
+    lines.append("Levers kept: " + (", ".join(kept) if kept else "none") + "."
+                 + ("" if detectable is None else
+                    f" On these folds a lever had to gain about {detectable:.4f} "
+                    f"{result.scoring}, steadily, to be kept (the median half-width of "
+                    "the levers' 95% intervals): smaller real gains read as noise."))
     student = next((s for s in result.steps if s.kind == "distillation"), None)
     if student is not None:
         lines.append(f"Distillation: {student.decision} ({student.paired}).")
