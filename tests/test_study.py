@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (GroupKFold, KFold, StratifiedKFold,
@@ -217,6 +217,97 @@ def test_a_lever_with_no_effect_is_not_kept_and_a_real_gain_is():
     assert "learning rate" in result.summary[-2]
     # The smoke budget's 15 epochs end before the stopping rule's 20: it says so.
     assert any("all max_iter=15 epochs" in line for line in result.summary)
+
+
+def _periodic_table(n=900, seed=0):
+    """Three uniform columns; the class is the sign of a sine of the first with three
+    periods: a plain MLP in 15 epochs barely beats the prior, while numerical
+    embeddings (one weight per bin of each column) can follow the waves."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(size=(n, 3))
+    return X, (np.sin(2 * np.pi * 3 * X[:, 0]) > 0).astype(int)
+
+
+def test_a_lever_that_truly_helps_is_kept_and_saved():
+    X, y = _periodic_table()
+    result = run_study(X, y, budget="smoke", levers={
+        "embedding": [{"mlp__num_embedding": "piecewise_linear"}]}, random_state=0,
+        device="cpu", verbose=False)
+    row = _row(result, "embedding")
+    assert row.decision == "kept", row
+    assert row.paired.low > 0.05  # not a marginal call
+    assert _study_mlp(result.best_estimator).num_embedding == "piecewise_linear"
+    assert result.summary[-2].startswith("Levers kept: embedding.")
+
+
+def test_on_a_table_where_nothing_helps_no_lever_is_kept():
+    X, _ = _periodic_table()
+    y = np.random.RandomState(1).randint(0, 2, len(X))  # labels unrelated to X
+    result = run_study(X, y, budget="smoke", levers={
+        "embedding": [{"mlp__num_embedding": "piecewise_linear"}],
+        "width": [{"mlp__hidden_layer_sizes": (8,)}],
+        "learning rate": [{"mlp__learning_rate_init": 1e-2}]},
+        random_state=0, device="cpu", verbose=False)
+    rows = [s for s in result.steps if s.kind == "lever"]
+    assert len(rows) == 3
+    assert all(s.decision.startswith("not kept") for s in rows), result.table()
+    assert "Levers kept: none." in result.summary[-2]
+    assert _study_mlp(result.best_estimator).get_params()["num_embedding"] is None
+
+
+def test_scoring_decides_and_every_row_shows_the_pair_of_metrics():
+    X, y = load_iris(return_X_y=True)
+    result = run_study(X, y, budget="smoke", scoring="neg_log_loss", levers={
+        "learning rate": [{"mlp__learning_rate_init": 3e-2}]}, random_state=0,
+        device="cpu", verbose=False)
+    table = result.table()
+    assert list(table.columns[2:4]) == ["outer neg_log_loss", "accuracy"]
+    assert "log loss" not in table.columns  # the decision column is that metric
+    for row in result.steps:
+        np.testing.assert_allclose(row.scores, -row.metrics["log loss"])
+        assert np.all((row.metrics["accuracy"] >= 0) & (row.metrics["accuracy"] <= 1))
+    assert "validation loss" in result.evaluation["selection"]
+    lr = _row(result, "learning rate")
+    # Selection by the validation loss: the winner on each fold had the lower loss.
+    assert lr.paired.mean > 0  # 15 epochs at 3e-2 beat 1e-3 on log loss too
+    regression = run_study(*load_diabetes(return_X_y=True), task="regression",
+                           budget="smoke", scoring="neg_mean_absolute_error",
+                           levers={}, random_state=0, device="cpu", verbose=False)
+    assert list(regression.table().columns[2:5]) == [
+        "outer neg_mean_absolute_error", "R^2", "RMSE"]
+    assert "validation R^2" in regression.evaluation["selection"]
+    for bad, message in [("nope", "scorer name"), ("r2", "regression metric"),
+                         ("neg_log_loss", "classification metric")]:
+        task = "regression" if bad == "neg_log_loss" else "classification"
+        with pytest.raises(ValueError, match=message):
+            run_study(X, y, task=task, scoring=bad, budget="smoke", verbose=False)
+
+
+def test_the_saved_setting_is_the_best_mean_validation_over_the_folds(monkeypatch):
+    X, y = load_iris(return_X_y=True)
+    candidates = [{"mlp__hidden_layer_sizes": (4,)}, {"mlp__hidden_layer_sizes": (32,)}]
+    seen = []
+    original = study_module._fit_score
+
+    def recording(estimator, X_, y_, fold, measure):
+        out = original(estimator, X_, y_, fold, measure)
+        if fold.test is not None and "mlp" in getattr(estimator, "named_steps", {}):
+            seen.append((estimator.named_steps["mlp"].hidden_layer_sizes, out[1]))
+        return out
+
+    monkeypatch.setattr(study_module, "_fit_score", recording)
+    result = run_study(X, y, budget="smoke", levers={"width": candidates},
+                       random_state=0, device="cpu", verbose=False)
+    row = _row(result, "width")
+    means = {size: np.mean([v for s, v in seen if s == size])
+             for size in [(64,), (4,), (32,)]}
+    assert all(len([v for s, v in seen if s == size]) == 3 for size in means)
+    options = [(4,), (32,)] if row.decision == "kept" else [(4,), (32,), (64,)]
+    best = max(options, key=lambda s: means[s])
+    expected = None if best == (64,) else [(4,), (32,)].index(best)
+    assert row.details["saved choice"] == expected
+    assert _study_mlp(result.best_estimator).hidden_layer_sizes == (
+        best if row.decision == "kept" else (64,))
 
 
 def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
