@@ -560,3 +560,30 @@ def test_sparse_input(digits):
     dense = small(max_iter=5).fit(X, y).predict_proba(X)
     sparse = small(max_iter=5).fit(sp.csr_matrix(X), y).predict_proba(sp.csr_matrix(X))
     np.testing.assert_allclose(dense, sparse, atol=1e-6)
+
+
+def test_validation_mask_picks_the_early_stopping_rows():
+    from sklearn.datasets import load_iris
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    mask = np.zeros(len(y), dtype=bool)
+    mask[-40:] = True  # the last rows: classes 2 only there, as a time split might
+    mask[::7] = True
+    model = MLPClassifier(early_stopping=True, max_iter=40, random_state=0,
+                          device="cpu").fit(X, y, validation_mask=mask)
+    # The restored best weights score the held-out rows as the validation did.
+    assert model.score(X[mask], y[mask]) == pytest.approx(model.best_validation_score_)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(
+        early_stopping=True, max_iter=5, random_state=0, device="cpu"))
+    pipe.fit(X, y, mlpclassifier__validation_mask=mask)
+    assert len(pipe[-1].validation_scores_) == 5
+    before = MLPClassifier(early_stopping=True, device="cpu")
+    with pytest.raises(ValueError, match="boolean array of one value per row"):
+        before.fit(X, y, validation_mask=mask[:10])
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        before.fit(X, y, validation_mask=np.zeros(len(y), dtype=bool))
+    with pytest.raises(ValueError, match="needs early_stopping=True"):
+        MLPClassifier(device="cpu").fit(X, y, validation_mask=mask)
+    assert not hasattr(before, "coefs_")  # a refused fit leaves it as it was

@@ -20,8 +20,8 @@ from sklopt.io import load
 from sklopt.model_selection import load_csv, run_study
 from sklopt.model_selection import _study as study_module
 from sklopt.model_selection._data import DataError, check_target
-from sklopt.model_selection._evaluation import (Measure, outer_cv, outer_splits,
-                                               paired_difference)
+from sklopt.model_selection._evaluation import (Measure, inner_validation, outer_cv,
+                                               outer_splits, paired_difference)
 from sklopt.preprocessing import SwapNoise, TabularPreprocessor
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -308,6 +308,40 @@ def test_the_saved_setting_is_the_best_mean_validation_over_the_folds(monkeypatc
     assert row.details["saved choice"] == expected
     assert _study_mlp(result.best_estimator).hidden_layer_sizes == (
         best if row.decision == "kept" else (64,))
+
+
+def test_inner_selection_keeps_groups_apart_and_time_in_order(monkeypatch):
+    train = np.arange(100)
+    groups = np.repeat(np.arange(20), 5)
+    y = np.tile([0, 1], 50)
+    mask = inner_validation("shuffled", train, y, groups, True, 0)
+    assert 10 <= mask.sum() <= 30
+    assert not set(groups[mask]) & set(groups[~mask])  # whole groups held out
+    assert set(y[mask]) == {0, 1}
+    late = inner_validation("time", train, y, None, True, 0)
+    assert late.sum() == 20 and late[-20:].all()  # the last fifth, in order
+    assert inner_validation("shuffled", train, y, None, True, 0) is None
+
+    seen = []
+    original = study_module._fit_score
+
+    def recording(estimator, X_, y_, fold, measure, fit_params=None):
+        seen.append((fold, fit_params))
+        return original(estimator, X_, y_, fold, measure, fit_params)
+
+    monkeypatch.setattr(study_module, "_fit_score", recording)
+    X, y = load_iris(return_X_y=True)
+    groups = np.arange(150) // 3
+    result = run_study(X, y, budget="smoke", groups=groups, levers={
+        "width": [{"mlp__hidden_layer_sizes": (8,)}]}, random_state=0, device="cpu",
+        verbose=False)
+    networks = [(fold, p) for fold, p in seen if p]
+    assert len(networks) == 3 + 3 + 1  # baseline, the lever, the saved model
+    for fold, params in networks:
+        held = params["mlp__validation_mask"]
+        inner = groups[fold.train]
+        assert not set(inner[held]) & set(inner[~held])
+    assert "whole 'group' groups" in result.evaluation["selection"]
 
 
 def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():

@@ -52,6 +52,29 @@ def outer_cv(kind, n_splits, classification, random_state, groups=None):
     return KFold(n_splits, shuffle=True, random_state=random_state)
 
 
+def inner_validation(kind, train, y, groups, classification, random_state,
+                     fraction=0.2):
+    """The networks' early-stopping rows within an outer fold's training rows
+    ``train`` (a boolean mask over them), honouring the outer folds' rule: the last
+    ``fraction`` of the rows for time-ordered folds, whole groups (about ``fraction``
+    of them, stratified for classification) with ``groups``; None otherwise (the
+    networks' own random split)."""
+    n = len(train)
+    mask = np.zeros(n, dtype=bool)
+    if kind == "time":
+        mask[n - max(2, int(round(fraction * n))):] = True
+        return mask
+    if groups is None:
+        return None
+    k = max(2, int(round(1 / fraction)))
+    splitter = (StratifiedGroupKFold if classification else GroupKFold)(
+        k, shuffle=True, random_state=random_state)
+    _, held = next(splitter.split(np.zeros(n), np.asarray(y)[train],
+                                  np.asarray(groups)[train]))
+    mask[held] = True
+    return mask
+
+
 TIME_REPEATS = ("time-ordered folds have one order of the rows: repeats must be 1 with "
                 "cv='time'.")
 

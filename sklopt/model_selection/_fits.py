@@ -57,6 +57,7 @@ class _Fold:
     outer: float = float("nan")
     seconds: float = float("nan")
     metrics: dict = None
+    validation_mask: object = None  # the networks' early-stopping rows, or None
 
 
 class _Runner:
@@ -187,15 +188,16 @@ def _quiet_fit():
         raise KeyboardInterrupt
 
 
-def _fit_score(estimator, X, y, fold, measure):
-    """Fit a clone on the fold's training rows: ``(model, selection value, outer
-    score, seconds, {pair metric: outer value})`` (:class:`Measure`). A fit (or its
-    scoring) that raises returns a :class:`_Failed` with selection value -inf, so
-    that it is never selected, and NaN outer scores."""
+def _fit_score(estimator, X, y, fold, measure, fit_params=None):
+    """Fit a clone on the fold's training rows (with ``fit_params``): ``(model,
+    selection value, outer score, seconds, {pair metric: outer value})``
+    (:class:`Measure`). A fit (or its scoring) that raises returns a :class:`_Failed`
+    with selection value -inf, so that it is never selected, and NaN outer scores."""
     t0 = time.perf_counter()
     with _quiet_fit():
         try:
-            model = clone(estimator).fit(X.iloc[fold.train], y.iloc[fold.train])
+            model = clone(estimator).fit(X.iloc[fold.train], y.iloc[fold.train],
+                                         **(fit_params or {}))
             seconds = time.perf_counter() - t0
             val = _validation_score(model, measure)
             outer, metrics = ((float("nan"), {}) if fold.test is None else

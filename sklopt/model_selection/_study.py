@@ -35,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from ._data import describe_data
 from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, PAIRS, SCORER_PAIRS,
                           TIME_REPEATS, Measure, check_scoring, describe_cv,
-                          outer_splits)
+                          inner_validation, outer_splits)
 from ._evaluation import paired_difference as _paired
 from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
                     _unwrap)
@@ -237,6 +237,11 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     except ValueError as exc:
         raise ValueError(f"cannot make {settings['folds']} outer folds: {exc}") from None
     folds = [_Fold(train, test) for train, test in splits]
+    everything = _Fold(np.arange(len(X)), None)
+    for fold in folds + [everything]:
+        # The networks' early-stopping rows keep the groups apart, and the time order.
+        fold.validation_mask = inner_validation(cv, fold.train, y, groups,
+                                                classification, random_state)
     ratio = float(np.mean([len(f.test) / len(f.train) for f in folds]))
     # Accuracy moves in steps of one test row: the smallest spread the test allows.
     step = (1.0 / np.mean([len(f.test) for f in folds])
@@ -245,7 +250,6 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     def paired_difference(a, b):
         return _paired(a, b, ratio, step)
 
-    everything = _Fold(np.arange(len(X)), None)
     pipeline = _pipeline(task, settings, random_state, device)
 
     def build(config):
@@ -277,31 +281,37 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                      + ("" if scoring == measure.scoring else
                         f" (scikit-learn's {measure.scoring!r})"),
         "selection": f"on each outer fold, the candidate with the best "
-                     f"{measure.selection} on the network's early-stopping rows (a "
-                     "random fifth of that fold's training rows); the saved model: the "
-                     "candidate with the best mean of that value over the outer folds, "
-                     "fitted on all rows"
-                     + ("" if groups is None and cv != "time" else
-                        ". Those validation rows ignore the groups and the time order: "
-                        "the outer scores stay honest, but the choice can favour "
-                        "settings that exploit them"),
+                     f"{measure.selection} on the network's early-stopping rows ("
+                     + ("the last fifth of that fold's training rows, in time order"
+                        if cv == "time" else
+                        f"whole {groups_name!r} groups, about a fifth of that fold's "
+                        "training rows" if groups is not None else
+                        "a random fifth of that fold's training rows")
+                     + "); the saved model: the candidate with the best mean of that "
+                     "value over the outer folds, fitted on all rows",
         "paired test": PAIRED_TEST if repeats == 1 else PAIRED_TEST_REPEATED,
         "keep rule": "a lever is kept when the 95% interval of its paired gain over "
                      "the running best lies above 0",
     }
     steps = []
 
-    def fits(estimators, where, force=False):
-        calls = [(_fit_score, (est, X, y, fold, measure))
-                 for est, fold in zip(estimators, where)]
-        return runner.run(calls, ahead=[(est, X.iloc[fold.train], y.iloc[fold.train],
-                                         None) for est, fold in zip(estimators, where)],
-                          force=force)
+    def fits(estimators, where, force=False, networks=True):
+        """Fit and score ``estimators`` on the folds ``where``; ``networks``: they are
+        the study's MLP pipelines (early-stopping rows given by the fold)."""
+        params = [{"mlp__validation_mask": fold.validation_mask}
+                  if networks and fold.validation_mask is not None else None
+                  for fold in where]
+        calls = [(_fit_score, (est, X, y, fold, measure, p))
+                 for est, fold, p in zip(estimators, where, params)]
+        ahead = None if any(params) else [
+            (est, X.iloc[fold.train], y.iloc[fold.train], None)
+            for est, fold in zip(estimators, where)]
+        return runner.run(calls, ahead=ahead, force=force)
 
     # References first: the comparison every other row is read against.
     ref_rows = {}
     for name, estimator in references.items():
-        out = fits([estimator] * len(folds), folds)
+        out = fits([estimator] * len(folds), folds, networks=False)
         if out is None:
             break
         failed = [o[0] for o in out if isinstance(o[0], _Failed)]

@@ -213,7 +213,7 @@ class BaseMLP(DocLinkMixin, FitMixin, WeightsMixin, CallbackSupportMixin,
     # ------------------------------------------------------------------ API
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, validation_mask=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -225,13 +225,48 @@ class BaseMLP(DocLinkMixin, FitMixin, WeightsMixin, CallbackSupportMixin,
             regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        validation_mask : array-like of bool of shape (n_samples,), default=None
+            With ``early_stopping=True``: the rows held out for early stopping (and
+            calibration), instead of a random ``validation_fraction`` of the rows:
+            for example the last rows of a time series, or whole groups. The other
+            rows train. Not a scikit-learn parameter. In a Pipeline, pass it as
+            ``step__validation_mask``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        if validation_mask is None:
+            return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        X, y, sample_weight, hook = self._held_out(X, y, sample_weight, validation_mask)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, hook=hook)
+
+    def _held_out(self, X, y, sample_weight, validation_mask):
+        """The training rows and the early-stopping hook of ``validation_mask``."""
+        from sklearn.utils import _safe_indexing
+        from sklearn.utils.validation import _num_samples
+
+        from ._fit import FitHook
+
+        if not self.early_stopping:
+            raise ValueError("validation_mask picks the early-stopping rows: it needs "
+                             "early_stopping=True.")
+        mask = np.asarray(validation_mask)
+        n = _num_samples(X)
+        if mask.dtype != bool or mask.shape != (n,):
+            raise ValueError(f"validation_mask must be a boolean array of one value per "
+                             f"row ({n}); got dtype {mask.dtype} and shape {mask.shape}.")
+        if mask.sum() < 2 or mask.all():
+            raise ValueError(f"validation_mask must hold out at least 2 rows and leave "
+                             f"some to train on; it holds out {int(mask.sum())} of {n}.")
+        keep, held = np.flatnonzero(~mask), np.flatnonzero(mask)
+        y = np.asarray(y) if not hasattr(y, "iloc") else y
+        sw = None if sample_weight is None else np.asarray(sample_weight)
+        hook = FitHook(validation=(_safe_indexing(X, held), _safe_indexing(y, held), None,
+                                   None if sw is None else sw[held]))
+        return (_safe_indexing(X, keep), _safe_indexing(y, keep),
+                None if sw is None else sw[keep], hook)
 
     def _check_solver(self):
         if SOLVERS[self.solver].full_batch:
