@@ -80,6 +80,11 @@ def _parser():
                        "neg_root_mean_squared_error (default: accuracy, or r2 for "
                        "regression); every row also shows accuracy and log loss, or "
                        "R^2 and RMSE")
+    study.add_argument("--ablation", action=argparse.BooleanOptionalAction,
+                       default=None,
+                       help="also switch off each lever of TabularMLP in turn, on the "
+                       "same folds: what each buys on this table (default: only with "
+                       "--budget full; six TabularMLP fits per fold)")
     study.add_argument("--time-limit", type=float, metavar="SECONDS", default=None,
                        help="stop when this many seconds are spent: the step under "
                        "way is dropped and the report shows the steps finished")
@@ -177,7 +182,8 @@ def study(args):
                 n_jobs = -1 if args.scheduler else min(joblib.cpu_count(), 8)
             result = run_study(X, y, task=task, budget=args.budget, cv=args.cv,
                                groups=groups, repeats=args.repeats,
-                               scoring=args.scoring, n_jobs=n_jobs,
+                               scoring=args.scoring, ablation=args.ablation,
+                               n_jobs=n_jobs,
                                time_limit=args.time_limit,
                                random_state=args.random_state, device=args.device,
                                verbose=not args.quiet)
@@ -200,7 +206,8 @@ def _planned(args, task):
 
     settings = BUDGETS[args.budget]
     repeats = settings["repeats"] if args.repeats is None else args.repeats
-    return planned_fits(args.budget, settings["folds"] * max(1, repeats), task=task)
+    return planned_fits(args.budget, settings["folds"] * max(1, repeats), task=task,
+                        ablation=args.ablation)
 
 
 def main(argv=None):

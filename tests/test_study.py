@@ -344,6 +344,40 @@ def test_inner_selection_keeps_groups_apart_and_time_in_order(monkeypatch):
     assert "whole 'group' groups" in result.evaluation["selection"]
 
 
+def test_the_ablation_switches_off_each_lever_of_the_strong_default(monkeypatch):
+    from sklopt.model_selection import ABLATIONS, planned_fits
+    from sklopt.model_selection import _fits
+
+    counted = []
+    original = _fits._Runner.run
+
+    def counting(self, calls, ahead=None, fits_per_call=1, force=False):
+        out = original(self, calls, ahead, fits_per_call, force)
+        counted.append(len(calls) * fits_per_call)
+        return out
+
+    monkeypatch.setattr(_fits._Runner, "run", counting)
+    X, y = load_iris(return_X_y=True)
+    levers = {"width": [{"mlp__hidden_layer_sizes": (8,)}]}
+    result = run_study(X, y, budget="smoke", levers=levers, ablation=True,
+                       random_state=0, device="cpu", verbose=False)
+    rows = [s for s in result.steps if s.kind == "ablation"]
+    assert [r.name for r in rows] == [f"TabularMLPClassifier without {lever}"
+                                      for lever in ABLATIONS]
+    full = _row(result, "TabularMLPClassifier")
+    for row, params in zip(rows, ABLATIONS.values()):
+        assert row.against == "TabularMLPClassifier"
+        np.testing.assert_allclose(row.paired.mean, np.mean(row.scores - full.scores))
+        assert len(row.scores) == 3
+    no_ensemble = rows[list(ABLATIONS).index("the ensemble of 8")]
+    assert no_ensemble.fit_time < full.fit_time  # one member instead of eight
+    assert result.summary[-1].startswith("Switched off one at a time in "
+                                         "TabularMLPClassifier: numerical embeddings:")
+    # The plan counts every fit the study ran.
+    assert sum(counted) == planned_fits("smoke", 3, levers, ablation=True)
+    assert result.evaluation["planned fits"] == sum(counted)
+
+
 def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():
     X, y = load_iris(return_X_y=True)
     result = run_study(X, y, budget="smoke", levers={"no layer": [{

@@ -7,9 +7,9 @@ from ._data import DATASETS, load_builtin, load_csv
 from ._optuna import optuna_search
 from ._report import write_report
 from ._search import GridSearchCV, RandomizedSearchCV, cross_validate
-from ._plan import BUDGETS, LEVERS, planned_fits
+from ._plan import ABLATIONS, BUDGETS, LEVERS, planned_fits
 from ._study import StudyResult, StudyStep, run_study
 
-__all__ = ["BUDGETS", "DATASETS", "GridSearchCV", "LEVERS", "RandomizedSearchCV",
+__all__ = ["ABLATIONS", "BUDGETS", "DATASETS", "GridSearchCV", "LEVERS", "RandomizedSearchCV",
            "StudyResult", "StudyStep", "cross_validate", "load_builtin", "load_csv",
            "optuna_search", "planned_fits", "run_study", "write_report"]

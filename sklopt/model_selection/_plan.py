@@ -19,11 +19,23 @@ from ._data import make_preprocessor
 #: TabularMLP reference's epoch cap (None: its own default).
 BUDGETS = {
     "smoke": {"folds": 3, "repeats": 1, "max_iter": 15, "levers": "smoke",
-              "tabular_max_iter": 15},
+              "tabular_max_iter": 15, "ablation": False},
     "quick": {"folds": 5, "repeats": 1, "max_iter": 200, "levers": "quick",
-              "tabular_max_iter": None},
+              "tabular_max_iter": None, "ablation": False},
     "full": {"folds": 5, "repeats": 2, "max_iter": 300, "levers": "full",
-             "tabular_max_iter": None},
+             "tabular_max_iter": None, "ablation": True},
+}
+
+#: The ablation of the strong default: each of TabularMLP's levers switched off on
+#: its own (lever -> TabularMLP parameters), on the same outer folds, to read what
+#: each buys on the table (the ``full`` budget, or ``ablation=True``).
+ABLATIONS = {
+    "numerical embeddings": {"num_embedding": "none"},
+    "the ensemble of 8": {"n_ensemble": 1},
+    "the second layer": {"hidden_layer_sizes": (128,)},
+    "dropout": {"dropout": 0.0},
+    "weight decay": {"alpha": 0.0},
+    "early stopping": {"early_stopping": False},
 }
 
 #: The levers, in the order the study walks them: lever -> budget -> candidates, each a
@@ -159,13 +171,17 @@ def _lever_candidates(budget, levers, task="classification"):
 DISTILL_FITS = _DISTILL["cv"] + 2
 
 
-def planned_fits(budget, n_folds=None, levers=None, task="classification"):
+def planned_fits(budget, n_folds=None, levers=None, task="classification",
+                 ablation=None):
     """How many fits :func:`run_study` runs with ``budget`` (``n_folds``: outer folds
     times repeats): four references, the baseline and every lever's candidates on
     each outer fold (a candidate equal to the running best is not refitted, so a few
-    may be skipped), the chosen MLP on all rows, and the distillation
-    (:data:`DISTILL_FITS` network fits) on each outer fold and on all rows."""
+    may be skipped), the chosen MLP on all rows, the distillation
+    (:data:`DISTILL_FITS` network fits) on each outer fold and on all rows, and with
+    ``ablation`` (None: the budget's) each of :data:`ABLATIONS` on each outer fold."""
     settings = BUDGETS[budget]
     n_folds = settings["folds"] * settings["repeats"] if n_folds is None else n_folds
     candidates = sum(len(c) for _, c in _lever_candidates(budget, levers, task))
-    return n_folds * (4 + 1 + candidates) + 1 + (n_folds + 1) * DISTILL_FITS
+    ablation = settings["ablation"] if ablation is None else ablation
+    return (n_folds * (4 + 1 + candidates + (len(ABLATIONS) if ablation else 0)) + 1
+            + (n_folds + 1) * DISTILL_FITS)

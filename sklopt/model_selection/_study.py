@@ -39,10 +39,11 @@ from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, PAIRS, SCORER_PAIRS
 from ._evaluation import paired_difference as _paired
 from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
                     _unwrap)
-from ._plan import (_STUDENT_SHRINK, BASELINE, BASELINE_TEXT, BUDGETS, DISTILL_FITS,
-                    LEVERS, _lever_candidates, _pipeline, _references, planned_fits)
+from ._plan import (_STUDENT_SHRINK, ABLATIONS, BASELINE, BASELINE_TEXT, BUDGETS,
+                    DISTILL_FITS, LEVERS, _lever_candidates, _pipeline, _references,
+                    planned_fits)
 
-__all__ = ["BASELINE", "BUDGETS", "LEVERS", "StudyResult", "StudyStep", "planned_fits",
+__all__ = ["ABLATIONS", "BASELINE", "BUDGETS", "LEVERS", "StudyResult", "StudyStep", "planned_fits",
            "run_study"]
 
 
@@ -61,7 +62,8 @@ class StudyStep:
     against: str = ""
     decision: str = ""
     fit_time: float = float("nan")
-    kind: str = "lever"  # "reference", "baseline", "lever" or "distillation"
+    # "reference", "baseline", "lever", "distillation" or "ablation"
+    kind: str = "lever"
     estimator: object = field(default=None, repr=False)
     details: dict = field(default_factory=dict, repr=False)
     metrics: dict = field(default_factory=dict, repr=False)
@@ -132,8 +134,9 @@ def _same(config, candidate):
 
 
 def run_study(X, y, *, task="classification", budget="quick", levers=None,
-              cv="shuffled", groups=None, repeats=None, scoring=None, n_jobs=None,
-              time_limit=None, random_state=0, device="auto", verbose=True):
+              cv="shuffled", groups=None, repeats=None, scoring=None, ablation=None,
+              n_jobs=None, time_limit=None, random_state=0, device="auto",
+              verbose=True):
     """Run the optimization study on ``(X, y)``.
 
     Every score in the result is measured on outer folds the selection never saw;
@@ -174,6 +177,11 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         and log loss, or R^2 and RMSE). Candidates are selected by the networks'
         validation loss for ``'neg_log_loss'`` and the squared-error scorers, by
         their validation accuracy or R^2 otherwise.
+    ablation : bool, default=None
+        The second reading of the levers: the strong default (TabularMLP) with each
+        of its levers (:data:`ABLATIONS`) switched off in turn, on the same outer
+        folds, so that each row says what that lever buys on this table. None: the
+        budget's (only ``full`` runs it; it costs six TabularMLP fits per fold).
     n_jobs : int, default=None
         Parallel fits (joblib; under a Dask backend they run on the cluster).
     time_limit : float, default=None
@@ -202,6 +210,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                          "runs N, -1 one per core.")
     measure = Measure(task, check_scoring(scoring, task))
     settings = BUDGETS[budget]
+    ablation = settings["ablation"] if ablation is None else bool(ablation)
     repeats = settings["repeats"] if repeats is None else repeats
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or \
             repeats < 1:
@@ -266,7 +275,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     if clash:
         raise ValueError(f"lever names {clash} are taken by other rows of the table; "
                          "name the levers otherwise.")
-    n_fits = planned_fits(budget, len(folds), dict(levers), task)
+    n_fits = planned_fits(budget, len(folds), dict(levers), task, ablation)
     data = describe_data(X, y, task)
     if data["dropped"]:  # before the progress bar starts drawing
         warnings.warn("The study drops " + ", ".join(data["dropped"]) + ".", UserWarning,
@@ -372,6 +381,26 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                                          paired_difference, runner, measure)
         if student_row is not None:
             steps.append(student_row)
+    strong = next((n for n in references if n.startswith("TabularMLP")), None)
+    ablated = {}
+    if ablation and strong in ref_rows and everything.model is not None:
+        for lever, params in ABLATIONS.items():
+            if runner.out_of_time():
+                break
+            estimator = clone(references[strong]).set_params(**params)
+            out = fits([estimator] * len(folds), folds, networks=False)
+            if out is None:
+                break
+            scores = np.array([o[2] for o in out])
+            # What switching the lever off does: below the noise, the lever helps.
+            paired = paired_difference(scores, ref_rows[strong].scores)
+            name = f"{strong} without {lever}"
+            references[name] = estimator
+            ablated[name] = StudyStep(
+                name, _describe(params), scores, paired, strong,
+                _verdict(paired, f"{lever} hurts here", f"{lever} helps here"),
+                float(np.mean([o[3] for o in out])), "ablation",
+                metrics=_metrics([o[4] for o in out]))
 
     chosen = next((s for s in reversed(steps) if s.kind in ("lever", "baseline")), None)
     best_scores = None if chosen is None else np.array([f.outer for f in folds])
@@ -384,15 +413,16 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         if row.details.get("failed"):
             row.decision = f"failed: {row.details['failed'][0][:120]}"
     names = list(ref_rows)
-    table = ([ref_rows[n] for n in names[:2]] + steps + [ref_rows[n] for n in names[2:]])
+    table = ([ref_rows[n] for n in names[:2]] + steps + [ref_rows[n] for n in names[2:]]
+             + list(ablated.values()))
     student = next((s.estimator for s in steps if s.kind == "distillation"), None)
     recommendation = None
     if chosen is not None and everything.model is not None and not runner.stopped:
         mlp_seconds = float(np.mean([f.seconds for f in folds]))
-        name, why = _recommend(mlp_seconds, best_scores, ref_rows, trivial,
-                               paired_difference, scoring)
+        name, why = _recommend(mlp_seconds, best_scores, {**ref_rows, **ablated},
+                               trivial, paired_difference, scoring)
         model = everything.model
-        if name in ref_rows:  # a reference: fitted on all rows, as the MLP was
+        if name in references:  # a reference: fitted on all rows, as the MLP was
             fitted = _fit_score(references[name], X, y, everything, measure)[0]
             if isinstance(fitted, _Failed):
                 why = (f"{name} would be, but its fit on all rows failed "
@@ -646,4 +676,9 @@ def _summary(result, ref_rows, best_scores, stopped, interrupted=False,
     student = next((s for s in result.steps if s.kind == "distillation"), None)
     if student is not None:
         lines.append(f"Distillation: {student.decision} ({student.paired}).")
+    ablated = [s for s in result.steps if s.kind == "ablation"]
+    if ablated:
+        lines.append(f"Switched off one at a time in {ablated[0].against}: " + "; ".join(
+            f"{s.name.split(' without ', 1)[1]}: {s.decision} (off - on = {s.paired})"
+            for s in ablated) + ".")
     return lines
