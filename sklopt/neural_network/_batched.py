@@ -40,12 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.optim.adam import adam
 
 from ..utils._device import cpu_threads_for, resolve_device, torch_threads
 from ._fit import FitHook, _rollback
 from ._levers import COMPILE_MODES, OUTPUTS, PENALTIES, PRECISIONS, SOLVERS
 from ._module import SeededDropout
+from ._net import optimizer_step
 
 
 @dataclass
@@ -509,34 +509,6 @@ def _norms(tensors):
     return torch.stack([torch.linalg.vector_norm(t, dim=1) for t in tensors]).norm(dim=0)
 
 
-def _step(optimizer):
-    """``optimizer.step()``; for torch's Adam family, once its state exists, the same
-    functional update (``torch.optim.adam.adam``) on the lists ``step()`` would
-    rebuild from its state on every call: measured about 140 us a call on this
-    project's 2-core machine, a visible share of a step of a few small members."""
-    lists = getattr(optimizer, "lists_", None)
-    if lists is None:
-        optimizer.step()
-        groups = optimizer.param_groups
-        if isinstance(optimizer, torch.optim.Adam) and not any(
-                g["amsgrad"] or g["capturable"] or g["differentiable"] for g in groups) \
-                and all(optimizer.state.get(p) for g in groups for p in g["params"]):
-            optimizer.lists_ = [
-                (g, g["params"], *([optimizer.state[p][key] for p in g["params"]]
-                                   for key in ("exp_avg", "exp_avg_sq", "step")))
-                for g in groups]
-        return
-    with torch.no_grad():
-        for group, params, exp_avgs, exp_avg_sqs, steps in lists:
-            beta1, beta2 = group["betas"]
-            adam(params, [p.grad for p in params], exp_avgs, exp_avg_sqs, [], steps,
-                 amsgrad=False, has_complex=False, beta1=beta1, beta2=beta2,
-                 lr=group["lr"], weight_decay=group["weight_decay"], eps=group["eps"],
-                 maximize=group["maximize"], foreach=group["foreach"], capturable=False,
-                 differentiable=False, fused=group["fused"],
-                 decoupled_weight_decay=group["decoupled_weight_decay"])
-
-
 def _batches(member):
     return -(-len(member.plan.data) // member.plan.spec.batch_size)
 
@@ -764,7 +736,7 @@ def _epoch(stack, spec):
                     W.grad.addcmul_(W.detach(), factor)
             for start, _, optimizer in stack.runs:
                 if rows[start]:  # a run shares its batch count: it steps or rests
-                    _step(optimizer)
+                    optimizer_step(optimizer)
     for k, member in enumerate(members):
         member.net.end_epoch(total[k], sizes[k], l2_share[k], -(-sizes[k] // bs))
     return last_grads
