@@ -305,11 +305,14 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     steps = []
 
     def fits(estimators, where, force=False, networks=True):
-        """Fit and score ``estimators`` on the folds ``where``; ``networks``: they are
-        the study's MLP pipelines (early-stopping rows given by the fold)."""
+        """Fit and score ``estimators`` on the folds ``where``; ``networks`` (one bool,
+        or one per estimator): they are the study's MLP pipelines (early-stopping
+        rows given by the fold)."""
+        if isinstance(networks, bool):
+            networks = [networks] * len(estimators)
         params = [{"mlp__validation_mask": fold.validation_mask}
-                  if networks and fold.validation_mask is not None else None
-                  for fold in where]
+                  if net and fold.validation_mask is not None else None
+                  for fold, net in zip(where, networks)]
         calls = [(_fit_score, (est, X, y, fold, measure, p))
                  for est, fold, p in zip(estimators, where, params)]
         ahead = None if any(params) else [
@@ -317,23 +320,29 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
             for est, fold in zip(estimators, where)]
         return runner.run(calls, ahead=ahead, force=force)
 
-    # References first: the comparison every other row is read against.
+    # References first (the comparison every other row is read against) and the
+    # baseline, in one call: the costliest fits first, so that the workers' last
+    # round is short.
+    order = sorted(references, key=lambda n: (not n.startswith("TabularMLP"),
+                                              n != "hist gradient boosting"))
+    out = fits([references[n] for n in order for _ in folds] + [build({})] * len(folds),
+               [fold for _ in order for fold in folds] + folds,
+               networks=[False] * (len(order) * len(folds)) + [True] * len(folds))
     ref_rows = {}
-    for name, estimator in references.items():
-        out = fits([estimator] * len(folds), folds, networks=False)
-        if out is None:
-            break
-        failed = [o[0] for o in out if isinstance(o[0], _Failed)]
-        ref_rows[name] = StudyStep(name, "defaults", np.array([o[2] for o in out]),
-                                   fit_time=float(np.mean([o[3] for o in out])),
+    for i, name in enumerate(order if out is not None else []):
+        part = out[i * len(folds):(i + 1) * len(folds)]
+        failed = [o[0] for o in part if isinstance(o[0], _Failed)]
+        ref_rows[name] = StudyStep(name, "defaults", np.array([o[2] for o in part]),
+                                   fit_time=float(np.mean([o[3] for o in part])),
                                    kind="reference",
                                    details={"failed": [f.message for f in failed]},
-                                   metrics=_metrics([o[4] for o in out]))
+                                   metrics=_metrics([o[4] for o in part]))
+    ref_rows = {n: ref_rows[n] for n in references if n in ref_rows}  # table order
     trivial = next(iter(ref_rows.values()), None)
 
     # The baseline on every fold.
     saved_config = {}
-    out = fits([build({})] * len(folds), folds)
+    out = None if out is None else out[len(order) * len(folds):]
     failed = [o[0] for o in (out or []) if isinstance(o[0], _Failed)]
     if failed:
         runner.close()
