@@ -15,9 +15,9 @@ from . import __version__
 #: The budgets in words (``--help``); their settings are ``BUDGETS`` of the study.
 BUDGET_HELP = {
     "quick": "the default: 5 outer folds, small candidate lists (measured on digits "
-             "on 2 cores: about 1.5 minutes, or 2.7 with --n-jobs 1)",
+             "on 2 cores: about 2 minutes)",
     "full": "5 outer folds repeated twice (a sharper keep rule), larger candidate "
-            "lists",
+            "lists and the ablation",
     "smoke": "a trial run: 3 folds, 15 epochs, one candidate per lever",
 }
 
