@@ -40,7 +40,12 @@ def test_shapes_with_embeddings_and_ensembles(digits, embedding, k, cls):
     X, y = digits
     est = mlp(cls, num_embedding=embedding, embedding_dim=4, n_bins=5, n_frequencies=3,
               n_ensemble=k).fit(X, y if cls is MLPClassifier else y / 9.0)
-    assert est.coefs_[0].shape == (64 * 4, 16)  # the MLP sees the embeddings
+    # The MLP sees the embeddings of the columns with more than two values, and the
+    # others (digits' constant and two-valued pixels) as they are.
+    many = np.array([len(np.unique(X[:, j])) > 2 for j in range(X.shape[1])])
+    np.testing.assert_array_equal(est.embedded_columns_, many)
+    assert 0 < many.sum() < 64
+    assert est.coefs_[0].shape == (many.sum() * 4 + (64 - many.sum()), 16)
     raw = est.net_.forward_raw(est.net_.module_.linears()[0].weight.new_tensor(X[:7]))
     assert raw.shape == ((7, 10) if k == 1 else (7, k, 10)) if cls is MLPClassifier \
         else ((7, 1) if k == 1 else (7, k, 1))
@@ -91,7 +96,8 @@ def test_piecewise_linear_bins_come_from_the_training_rows_only(digits, monkeypa
               validation_fraction=0.25).fit(X, y)
     (rows,) = seen
     assert len(rows) == len(X) - 100  # the 25% held out were not used
-    assert {r.tobytes() for r in rows} <= {r.tobytes() for r in X}
+    embedded = X[:, est.embedded_columns_]  # the columns it maps
+    assert {r.tobytes() for r in rows} <= {r.tobytes() for r in embedded}
     # The edges are the training rows' quantiles.
     emb = est.net_.module_.embedding
     j = 10

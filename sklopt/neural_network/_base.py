@@ -173,16 +173,23 @@ class BaseMLP(DocLinkMixin, FitMixin, WeightsMixin, CallbackSupportMixin,
                     f"SwapNoise(0.1)) or a list of them; got {aug!r}.")
         return augmenters
 
-    def _module_spec(self, n_features, n_outputs):
+    def _module_spec(self, n_features, n_outputs, embedded=None):
+        """The module's structure; ``embedded``: which columns the embedding maps
+        (None: the fitted ``embedded_columns_``, or all)."""
         if self.batch_norm and self.n_ensemble > 1:
             raise ValueError("batch_norm=True does not combine with n_ensemble > 1 (the "
                              "members would share batch statistics); use dropout.")
+        if self.num_embedding is None:
+            embedded = None
+        elif embedded is None:
+            embedded = getattr(self, "embedded_columns_", None)
         return ModuleSpec((n_features, *self._hidden_layer_sizes(), n_outputs),
                           self.activation, self.init, float(self.dropout),
                           bool(self.batch_norm), self.num_embedding,
                           int(self.embedding_dim), int(self.n_bins),
                           int(self.n_frequencies), float(self.frequency_scale),
-                          int(self.n_ensemble))
+                          int(self.n_ensemble),
+                          None if embedded is None else tuple(bool(e) for e in embedded))
 
     def _train_dtype(self, X_dtype, device, module=None):
         dtype = PRECISIONS[self.precision].dtype

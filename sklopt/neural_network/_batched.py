@@ -186,7 +186,7 @@ def _members_per_batch(plan):
     itemsize = torch.empty((), dtype=spec.dtype).element_size()
     rows = len(plan.data) * (units[0] + 2)  # features, target, weight
     width = sum(units) * spec.module.n_ensemble + (
-        0 if spec.module.num_embedding is None else units[0] * spec.module.embedding_dim)
+        0 if spec.module.num_embedding is None else spec.module.first_width())
     per_member = itemsize * (4 * n_params + 3 * spec.batch_size * width + rows)
     if torch.device(spec.device).type == "cuda":
         free = torch.cuda.mem_get_info(torch.device(spec.device))[0]
@@ -281,6 +281,9 @@ class _Stack:
         # The weights at the last epoch's end (at the start: each member's
         # ``_last_good``, the same values): the parameter change of the next epoch.
         self.previous = [self.leaves[n].detach().clone() for n in self.names]
+        # The buffers a snapshot holds (``state_dict``'s: the bin edges, not the
+        # column indices, which the spec rebuilds).
+        self.saved_buffers = [n for n in module.state_dict() if n not in self.leaves]
         self._validation = None
 
     def _params(self, k):
@@ -407,8 +410,8 @@ class _Stack:
         out = []
         for k, member in enumerate(self.members):
             state = {name: self.previous[i][k] for i, name in enumerate(self.names)}
-            state.update({name: b.detach() for name, b in
-                          member.net.module_.named_buffers()})
+            buffers = dict(member.net.module_.named_buffers())
+            state.update({name: buffers[name].detach() for name in self.saved_buffers})
             out.append({"valid_raw": raws[k], "epoch_stats": tuple(values[k]),
                         "epoch_state": state})
         return out
@@ -501,7 +504,7 @@ class _Stack:
 
         def one(p, b, x):
             return functional_call(embedding, (p, b), (x,))
-        return torch.vmap(one)(params, self.buffers, X)
+        return self.module.embed(X, lambda x: torch.vmap(one)(params, self.buffers, x))
 
 
 def _norms(tensors):

@@ -150,7 +150,10 @@ PARAMS = f"""
 
     num_embedding : str or None, default=None
         Numerical feature embeddings before the MLP (Gorishniy et al., 2022): each
-        column becomes an ``embedding_dim`` vector:
+        column with more than two values in the training rows becomes an
+        ``embedding_dim`` vector; a column of two values or fewer (one-hot,
+        indicators, constants: any function of it is affine in it) goes to the first
+        layer as it is (``embedded_columns_``):
 
 {EMBEDDINGS.doc_list()}
 
@@ -196,6 +199,10 @@ ATTRS = """
 
     best_validation_score_ : float or None
         The best validation score, with ``early_stopping=True``.
+
+    embedded_columns_ : ndarray of bool of shape (n_features_in_,) or None
+        With ``num_embedding``: the input columns the embedding maps (those with more
+        than two values in the first fit's rows); None without an embedding.
 
     t_ : int
         Number of training samples seen by the solver.

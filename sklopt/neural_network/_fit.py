@@ -99,6 +99,16 @@ class FitPlan:
     first_pass: bool  # a new network (not a warm start or partial_fit)
 
 
+def _embedded_columns(X):
+    """Which columns a numerical embedding maps: those with more than two values.
+    Any function of a column of two values (one-hot, an indicator) is affine in it,
+    so the first layer takes such a column as it is, at ``1 / embedding_dim`` of the
+    cost (a table's one-hot columns were 320 of 440 embedded inputs)."""
+    X = np.asarray(X)
+    low, high = X.min(axis=0), X.max(axis=0)
+    return tuple(bool(v) for v in ~np.all((X == low) | (X == high), axis=0))
+
+
 def _seed(rng):
     return int(rng.randint(np.iinfo(np.int32).max))
 
@@ -211,11 +221,16 @@ class FitMixin:
         if hook.extra_target is not None:
             target = self._with_extra_target(target, hook.extra_target)
         rng = check_random_state(self.random_state)
-        module_spec = self._module_spec(X.shape[1], n_outputs)
+        embedded = None
+        if first_pass and self.num_embedding is not None:
+            embedded = _embedded_columns(X)
+        module_spec = self._module_spec(X.shape[1], n_outputs, embedded)
 
         if first_pass:
             attributes = {"n_outputs_": n_outputs, "n_layers_": len(hidden) + 2,
-                          "out_activation_": out_activation}
+                          "out_activation_": out_activation,
+                          "embedded_columns_": None if embedded is None
+                          else np.array(embedded)}
             dtype = self._train_dtype(X.dtype, device)
             module = MLPModule(module_spec, dtype).reset_parameters(rng)
             state = initial_state(early)

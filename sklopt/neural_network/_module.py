@@ -70,9 +70,19 @@ class MLPModule(nn.Module):
         units = list(spec.layer_units)
         n_features = units[0]
         self.embedding = None
-        if spec.num_embedding is not None:
-            self.embedding = EMBEDDINGS[spec.num_embedding].module(n_features, spec, dtype)
-            units[0] = n_features * spec.embedding_dim
+        embedded = [True] * n_features if spec.embedded is None else list(spec.embedded)
+        index = [j for j, e in enumerate(embedded) if e]
+        if spec.num_embedding is not None and index:
+            self.embedding = EMBEDDINGS[spec.num_embedding].module(len(index), spec, dtype)
+            units[0] = spec.first_width()
+        # The embedded columns and the others, when some are not embedded (not saved:
+        # the spec rebuilds them).
+        split = self.embedding is not None and len(index) < n_features
+        self.register_buffer("embedded_index", torch.tensor(index) if split else None,
+                             persistent=False)
+        self.register_buffer("passed_index", torch.tensor(
+            [j for j, e in enumerate(embedded) if not e]) if split else None,
+            persistent=False)
         k = spec.n_ensemble
         # skip_init: no draw from torch's global generator (shared by threads);
         # reset_parameters fills the weights from the fit's own generators.
@@ -131,12 +141,23 @@ class MLPModule(nn.Module):
     def fit_embedding(self, X):
         """Fit data-dependent embedding parameters (bin edges) on the training rows."""
         if self.embedding is not None:
-            self.embedding.fit(X)
+            self.embedding.fit(X if self.embedded_index is None
+                               else X[:, self.embedded_index.cpu().numpy()])
         return self
+
+    def embed(self, X, embedding=None):
+        """The first layer's input: the embedded columns of ``X`` (its last axis)
+        through ``embedding`` (this module's by default), then the other columns as
+        they are."""
+        embedding = self.embedding if embedding is None else embedding
+        if self.embedded_index is None:
+            return embedding(X)
+        return torch.cat([embedding(X.index_select(-1, self.embedded_index)),
+                          X.index_select(-1, self.passed_index)], dim=-1)
 
     def forward(self, X):
         if self.embedding is not None:
-            X = self.embedding(X)
+            X = self.embed(X)
         if self.spec.n_ensemble > 1:
             X = X.unsqueeze(1).expand(-1, self.spec.n_ensemble, -1)
         # The layers' own forward, without nn.Module.__call__'s hook handling: on

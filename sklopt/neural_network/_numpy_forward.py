@@ -54,6 +54,17 @@ def _embedding_step(embedding):
     raise TypeError(f"no numpy forward pass for the embedding {type(embedding).__name__}")
 
 
+def _split_step(module):
+    """The embedding step of ``module``: its embedded columns through the embedding,
+    the others as they are (``MLPModule.embed``)."""
+    step = _embedding_step(module.embedding)
+    if module.embedded_index is None:
+        return step
+    embedded = module.embedded_index.cpu().numpy()
+    passed = module.passed_index.cpu().numpy()
+    return lambda x: np.concatenate([step(x[:, embedded]), x[:, passed]], axis=1)
+
+
 def _layer_step(layer, activation):
     if isinstance(layer, EnsembleLinear):
         weight_t, bias = _array(layer.weight).T, _array(layer.bias)
@@ -84,7 +95,7 @@ def build(module):
     """The numpy forward pass of a CPU ``module``: ``forward(X) -> raw outputs`` of a
     2-D float array, ``(n, n_outputs)`` or an ensemble's ``(n, k, n_outputs)``."""
     spec = module.spec
-    steps = [] if module.embedding is None else [_embedding_step(module.embedding)]
+    steps = [] if module.embedding is None else [_split_step(module)]
     steps += [step for step in (_layer_step(layer, spec.activation)
                                 for layer in module.layers) if step is not None]
     dtype = _array(module.linears()[0].weight).dtype

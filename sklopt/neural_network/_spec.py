@@ -24,21 +24,33 @@ class ModuleSpec:
     n_frequencies: int = 16
     frequency_scale: float = 0.1
     n_ensemble: int = 1
+    # Which input columns the embedding maps (a tuple of bools; None: all). The others
+    # (two values or fewer: one-hot, indicators) go to the first layer as they are.
+    embedded: tuple = None
+
+    def first_width(self):
+        """Inputs of the first linear layer: ``embedding_dim`` per embedded column, one
+        per other column."""
+        n = self.layer_units[0]
+        if self.num_embedding is None:
+            return n
+        k = n if self.embedded is None else sum(self.embedded)
+        return k * self.embedding_dim + (n - k)
 
     def work(self, rows):
         """``(layer widths, rows)`` as the matrix products see them, for the thread
-        policy: an embedding widens the first layer's input ``embedding_dim`` times,
-        and an ensemble of ``k`` members multiplies the rows by ``k``."""
+        policy: an embedding widens the first layer's input ``embedding_dim`` times
+        per embedded column, and an ensemble of ``k`` members multiplies the rows by
+        ``k``."""
         units = list(self.layer_units)
-        if self.num_embedding is not None:
-            units[0] *= self.embedding_dim
+        units[0] = self.first_width()
         return units, rows * self.n_ensemble
 
     def same_shape(self, other):
         """Whether ``other`` has the same parameters (warm starts may change only the
         activation, init, dropout and batch norm)."""
         keep = ("layer_units", "num_embedding", "embedding_dim", "n_bins",
-                "n_frequencies", "n_ensemble")
+                "n_frequencies", "n_ensemble", "embedded")
         return all(getattr(self, k) == getattr(other, k) for k in keep)
 
 
