@@ -165,7 +165,9 @@ def report_lines(result, title="data"):
         "## Results",
         "",
         f"Every score is the {result.scoring} on the outer test folds (mean +/- std over "
-        "the folds). No lever's setting was chosen with those rows; only the decision to "
+        "the folds; the other metric of the task's pair, mean over the same folds, is "
+        "in its own column). No lever's setting was chosen with those rows; only the "
+        "decision to "
         "keep a lever reads them, through the paired test, which keeps a lever only when "
         "its gain is steady across folds (so the chosen MLP's score can be slightly "
         "optimistic). The paired "
