@@ -231,14 +231,26 @@ def test_held_out_rows_are_kept_out_of_the_preprocessing_and_target_scaling(
             np.sort((y_held - y_train.mean()) / y_train.std()))
 
 
-def test_the_direct_transform_equals_the_column_transformers(table):
+@pytest.mark.parametrize("grouping", [
+    {"max_categories": 3},  # rare levels grouped: an unseen one goes there
+    {"min_frequency": 1, "max_categories": 32},  # nothing grouped: an unseen one is 0
+])
+def test_the_direct_transform_equals_the_column_transformers(table, grouping):
+    from sklopt.preprocessing import _tabular
+
     df, _ = table
-    pre = TabularPreprocessor(max_categories=3).fit(df)
+    pre = TabularPreprocessor(**grouping).fit(df)
     new = df.copy()
     new.loc[0, "port"] = "Z"  # a level never seen
     new.loc[1, "age"] = np.nan
     new.loc[2, "port"] = None
-    for rows in (new, new.iloc[[0]], new.iloc[[2, 1]], new.to_numpy()):
+    big = pd.concat([new] * (_tabular._LOOKUP_ROWS // len(new) + 1), ignore_index=True)
+    assert len(big) > _tabular._LOOKUP_ROWS  # the encoder's own path
+    for rows in (new, new.iloc[[0]], new.iloc[[2, 1]], new.to_numpy(), big):
         frame = pre._frame(rows, reset=False)
         expected = pre.transformer_.transform(pre._categories_as_str(frame))
         np.testing.assert_array_equal(pre.transform(rows), expected)
+    unseen = pre.transform(new.iloc[[0]])
+    names = list(pre.get_feature_names_out())
+    ports = [i for i, n in enumerate(names) if n.startswith("cat__port")]
+    assert unseen[0, ports].sum() == (1 if "infrequent" in " ".join(names) else 0)

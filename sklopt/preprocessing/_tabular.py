@@ -2,6 +2,7 @@
 DataFrame-in, numbers-out preprocessor (numeric, categorical, missing, ID columns)."""
 
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -145,6 +146,73 @@ def _imputed(imputer, values):
     if imputer.indicator_ is None:
         return filled
     return np.hstack([filled, missing[:, imputer.indicator_.features_]])
+
+
+#: Most rows for which :func:`_one_hot` looks the categories up one by one; larger
+#: batches go through the encoder's own ``transform``, whose fixed cost (its input
+#: checks) then no longer dominates.
+_LOOKUP_ROWS = 256
+_LOOKUPS = weakref.WeakKeyDictionary()  # fitted encoder -> its lookup tables
+_UNSEEN = "\x00sklopt: a category the encoder never saw\x00"
+
+
+def _lookup_tables(encoder):
+    """``[(table, unknown)]`` per feature of a fitted dense ``OneHotEncoder``: the
+    output column of each category (``table``) and of a category it never saw
+    (``unknown``, None: no column), read from the encoder's own output on every
+    category once, so that the tables cannot disagree with it (infrequent levels
+    included); None when the encoder's layout is not the expected one."""
+    if encoder in _LOOKUPS:
+        return _LOOKUPS[encoder]
+    widths = getattr(encoder, "_n_features_outs", None)
+    tables = None
+    if (widths is not None and encoder.drop is None and not encoder.sparse_output
+            and len(widths) == len(encoder.categories_)):
+        categories = encoder.categories_
+        rows = max(len(c) for c in categories) + 1
+        probe = np.empty((rows, len(categories)), dtype=object)
+        for j, cats in enumerate(categories):
+            column = list(cats) + [_UNSEEN]
+            probe[:, j] = column + [cats[0]] * (rows - len(column))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the unseen category's warning
+            out = encoder.transform(probe)
+        tables, start = [], 0
+        for j, (cats, width) in enumerate(zip(categories, widths)):
+            block = out[:, start:start + width]
+            hot = [np.flatnonzero(block[r]) for r in range(len(cats) + 1)]
+            table = {c: start + int(h[0]) for c, h in zip(cats, hot) if len(h)}
+            tables.append((table, start + int(hot[-1][0]) if len(hot[-1]) else None))
+            start += width
+        if start != out.shape[1]:
+            tables = None
+    _LOOKUPS[encoder] = tables
+    return tables
+
+
+def _one_hot(encoder, values):
+    """``encoder.transform(values)`` (a fitted dense ``OneHotEncoder``, ``values`` an
+    object array of strings): for a few rows, each category looked up in
+    :func:`_lookup_tables`, without the encoder's per-call input checks (most of a
+    one-row prediction's preprocessing)."""
+    tables = None if len(values) > _LOOKUP_ROWS else _lookup_tables(encoder)
+    if tables is None:
+        return encoder.transform(values)
+    out = np.zeros((len(values), sum(encoder._n_features_outs)))
+    for j, (table, unknown) in enumerate(tables):
+        for i, value in enumerate(values[:, j]):
+            column = table.get(value, unknown)
+            if column is not None:
+                out[i, column] = 1.0
+    return out
+
+
+def _as_str(values):
+    """A categorical column as one type (strings; booleans and mixed objects too),
+    missing values left missing (NaN) for the imputer."""
+    missing = pd.isna(values)
+    return np.array([np.nan if m else str(v) for v, m in zip(values, missing)],
+                    dtype=object)
 
 
 def _is_categorical(column):
@@ -325,15 +393,21 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
         for name, pipe, columns in self.transformer_.transformers_:
             if pipe == "drop" or not len(columns):
                 continue
-            part = frame[list(columns)]
+            # Column by column: selecting a sub-frame costs more than the arithmetic
+            # of a few rows.
             if name == "cat":
-                part = self._categories_as_str(part)
+                values = np.empty((len(frame), len(columns)), dtype=object)
+                for j, column in enumerate(columns):
+                    values[:, j] = _as_str(frame[column].to_numpy(dtype=object))
+            else:
+                values = np.column_stack([frame[column].to_numpy(dtype=np.float64)
+                                          for column in columns])
             # The imputer's own arithmetic (its statistics, its indicator columns)
             # without its input checks, then the fitted steps after it.
-            values = _imputed(pipe[0], part.to_numpy(
-                dtype=np.float64 if name == "num" else object))
+            values = _imputed(pipe[0], values)
             for step in pipe[1:]:
-                values = step.transform(values)
+                values = (_one_hot(step, values) if isinstance(step, OneHotEncoder)
+                          else step.transform(values))
             parts.append(np.asarray(values, dtype=np.float64))
         return np.hstack(parts) if len(parts) > 1 else parts[0]
 
@@ -391,12 +465,8 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
             return frame
         frame = frame.copy()
         for name in self.categorical_columns_:
-            if name not in frame:
-                continue
-            values = frame[name].to_numpy(dtype=object)
-            missing = pd.isna(values)
-            frame[name] = np.array([np.nan if m else str(v)
-                                    for v, m in zip(values, missing)], dtype=object)
+            if name in frame:
+                frame[name] = _as_str(frame[name].to_numpy(dtype=object))
         return frame
 
     def __sklearn_tags__(self):
