@@ -437,6 +437,8 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
                            if c not in X.columns and c in used]
                 if missing:
                     raise ValueError(f"X lacks the columns {missing} it was fitted with.")
+                if list(X.columns) == list(self.feature_names_in_):
+                    return X  # transform reads its columns by name, one by one
                 # A dropped column (an ID, a constant) may be left out: it is unused.
                 X = X.reindex(columns=list(self.feature_names_in_))
             return X.reset_index(drop=True)
