@@ -155,13 +155,13 @@ def study(args):
 
     from .model_selection import run_study, write_report
     from .model_selection._data import DataError
-    from .model_selection._evaluation import check_scoring
+    from .model_selection._evaluation import check_scorer_fits, check_scoring
     from .model_selection._report import check_out, markdown_table
 
     try:
         # The input first: a mistyped --data names itself, whatever --out holds.
         X, y, task, groups = _load(args)
-        check_scoring(args.scoring, task)
+        check_scorer_fits(check_scoring(args.scoring, task), task, y)
         check_out(args.out, args.overwrite)
     except (DataError, ValueError) as exc:
         print(f"sklopt study: error: {exc}", file=sys.stderr)

@@ -402,3 +402,18 @@ def test_a_search_with_an_invalid_candidate_scores_it_as_sklearn_does(digits):
     np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
                                theirs.cv_results_["mean_test_score"], atol=1e-4)
     assert np.isnan(ours.cv_results_["mean_test_score"]).sum() == 2
+
+
+def test_members_with_and_without_early_stopping_share_a_batch():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    settings = [False, True, False, True]
+    members = fit_batched([(MLPClassifier(early_stopping=e, max_iter=8, random_state=0,
+                                          device="cpu"), X, y, None) for e in settings])
+    for early, member in zip(settings, members):
+        alone = MLPClassifier(early_stopping=early, max_iter=8, random_state=0,
+                              device="cpu").fit(X, y)
+        np.testing.assert_allclose(member.loss_curve_, alone.loss_curve_, rtol=1e-5)
+        assert (member.validation_scores_ is None) == (not early)

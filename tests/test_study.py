@@ -205,7 +205,9 @@ def test_a_lever_with_no_effect_is_not_kept_and_a_real_gain_is():
         # real, large gain.
         "learning rate": [{"mlp__learning_rate_init": 3e-2}],
     }
-    result = run_study(X, y, budget="smoke", levers=levers, random_state=0,
+    # Two repeats of the 3 folds: the gain wins on every fold, and 6 differences
+    # (t with 5 degrees of freedom) judge it steadier than 3 could.
+    result = run_study(X, y, budget="smoke", repeats=2, levers=levers, random_state=0,
                        device="cpu", verbose=False)
     noop, lr = _row(result, "no-op augmentation"), _row(result, "learning rate")
     assert noop.decision.startswith("not kept")
@@ -266,16 +268,16 @@ def test_scoring_decides_and_every_row_shows_the_pair_of_metrics():
     for row in result.steps:
         np.testing.assert_allclose(row.scores, -row.metrics["log loss"])
         assert np.all((row.metrics["accuracy"] >= 0) & (row.metrics["accuracy"] <= 1))
-    assert "validation loss" in result.evaluation["selection"]
+    # Selection by the deciding scorer on the networks' early-stopping rows.
+    assert "best validation neg_log_loss" in result.evaluation["selection"]
     lr = _row(result, "learning rate")
-    # Selection by the validation loss: the winner on each fold had the lower loss.
     assert lr.paired.mean > 0  # 15 epochs at 3e-2 beat 1e-3 on log loss too
     regression = run_study(*load_diabetes(return_X_y=True), task="regression",
                            budget="smoke", scoring="neg_mean_absolute_error",
                            levers={}, random_state=0, device="cpu", verbose=False)
     assert list(regression.table().columns[2:5]) == [
         "outer neg_mean_absolute_error", "R^2", "RMSE"]
-    assert "validation R^2" in regression.evaluation["selection"]
+    assert "validation neg_mean_absolute_error" in regression.evaluation["selection"]
     for bad, message in [("nope", "scorer name"), ("r2", "regression metric"),
                          ("neg_log_loss", "classification metric")]:
         task = "regression" if bad == "neg_log_loss" else "classification"
@@ -320,7 +322,8 @@ def test_inner_selection_keeps_groups_apart_and_time_in_order(monkeypatch):
     assert set(y[mask]) == {0, 1}
     late = inner_validation("time", train, y, None, True, 0)
     assert late.sum() == 20 and late[-20:].all()  # the last fifth, in order
-    assert inner_validation("shuffled", train, y, None, True, 0) is None
+    random = inner_validation("shuffled", train, y, None, True, 0)
+    assert random.sum() == 20 and y[random].mean() == 0.5  # a stratified fifth
 
     seen = []
     original = study_module._fit_score
@@ -378,6 +381,35 @@ def test_the_ablation_switches_off_each_lever_of_the_strong_default(monkeypatch)
     planned = planned_fits("smoke", 3, levers, ablation=True)
     assert result.evaluation["planned fits"] == planned
     assert sum(counted) == planned + (result.recommended != "chosen MLP")
+
+
+def test_inner_selection_copes_with_few_groups_and_late_classes():
+    X, y = load_diabetes(return_X_y=True)
+    # 4 groups: each fold's training rows hold 2 or 3, fewer than 5 inner folds.
+    result = run_study(X, y, task="regression", budget="smoke", levers={},
+                       groups=np.arange(len(y)) % 4, random_state=0, device="cpu",
+                       verbose=False)
+    assert result.best_estimator is not None
+    # Time order with a class that appears only late: held out, it would be a class
+    # the network never saw; it trains instead.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 3))
+    y = np.where(np.arange(600) < 400, (X[:, 0] > 0).astype(int), 2)
+    mask = inner_validation("time", np.arange(450), y, None, True, 0)
+    assert not mask[y[:450] == 2].any() and mask.sum() >= 2
+    result = run_study(X, y, budget="smoke", cv="time", levers={}, random_state=0,
+                       device="cpu", verbose=False)
+    assert result.best_estimator is not None
+
+
+def test_a_scorer_that_cannot_score_the_target_is_refused_up_front(tmp_path, capsys):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="scoring='roc_auc' cannot score this target"):
+        run_study(X, y, budget="smoke", scoring="roc_auc", verbose=False)
+    assert main(["study", "--dataset", "iris", "--scoring", "f1", "--budget", "smoke",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+    assert "cannot score this target" in capsys.readouterr().err
 
 
 def test_a_candidate_that_fails_to_fit_is_reported_and_never_chosen():

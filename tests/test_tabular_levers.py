@@ -173,3 +173,15 @@ def test_regression_ensemble_predicts_the_members_mean():
     est = mlp(MLPRegressor, n_ensemble=3).fit(X, y / y.std())
     raw = est.net_.forward_raw(torch.as_tensor(X[:4]))
     np.testing.assert_allclose(est.predict(X[:4]), raw.mean(dim=1)[:, 0].numpy())
+
+
+def test_partial_fit_embeds_every_column():
+    # Its first batch may be two rows, where every column looks two-valued.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    est = MLPRegressor(num_embedding="piecewise_linear", embedding_dim=4, device="cpu")
+    for start in range(0, 40, 2):
+        est.partial_fit(X[start:start + 2], y[start:start + 2])
+    assert est.embedded_columns_ is None
+    assert est.net_.module_.embedding is not None
+    assert est.coefs_[0].shape[0] == 3 * 4

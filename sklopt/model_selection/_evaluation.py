@@ -1,6 +1,7 @@
 """How the study measures: its outer folds and the paired comparison that decides
 whether a difference is larger than the noise."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,23 +57,37 @@ def inner_validation(kind, train, y, groups, classification, random_state,
                      fraction=0.2):
     """The networks' early-stopping rows within an outer fold's training rows
     ``train`` (a boolean mask over them), honouring the outer folds' rule: the last
-    ``fraction`` of the rows for time-ordered folds, whole groups (about ``fraction``
-    of them, stratified for classification) with ``groups``; None otherwise (the
-    networks' own random split)."""
+    ``fraction`` of the rows for time-ordered folds; whole groups (about ``fraction``
+    of the rows, stratified for classification) with ``groups``; else a random
+    ``fraction`` (stratified for classification). A class whose rows would all be
+    held out trains instead (the network could not learn it). None when fewer than
+    two rows would be held out (the network's own split then)."""
     n = len(train)
+    labels = np.asarray(y)[train]
     mask = np.zeros(n, dtype=bool)
     if kind == "time":
         mask[n - max(2, int(round(fraction * n))):] = True
-        return mask
-    if groups is None:
-        return None
-    k = max(2, int(round(1 / fraction)))
-    splitter = (StratifiedGroupKFold if classification else GroupKFold)(
-        k, shuffle=True, random_state=random_state)
-    _, held = next(splitter.split(np.zeros(n), np.asarray(y)[train],
-                                  np.asarray(groups)[train]))
-    mask[held] = True
-    return mask
+    else:
+        k = max(2, int(round(1 / fraction)))
+        inner = None if groups is None else np.asarray(groups)[train]
+        if inner is not None and len(np.unique(inner)) >= 2:
+            splitter = (StratifiedGroupKFold if classification else GroupKFold)(
+                min(k, len(np.unique(inner))), shuffle=True, random_state=random_state)
+        else:
+            _, counts = np.unique(labels, return_counts=True)
+            stratify = classification and counts.min() >= k
+            splitter = (StratifiedKFold if stratify else KFold)(
+                k, shuffle=True, random_state=random_state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a class with fewer rows than k
+            _, held = next(splitter.split(np.zeros(n), labels, inner))
+        mask[held] = True
+    if classification:
+        for label in np.unique(labels[mask]):
+            rows = labels == label
+            if mask[rows].all():
+                mask[rows] = False
+    return mask if mask.sum() >= 2 and not mask.all() else None
 
 
 TIME_REPEATS = ("time-ordered folds have one order of the rows: repeats must be 1 with "
@@ -192,12 +207,6 @@ PAIRS = {
 SCORER_PAIRS = {"accuracy": ("accuracy", 1.0), "neg_log_loss": ("log loss", -1.0),
                 "r2": ("R^2", 1.0), "neg_root_mean_squared_error": ("RMSE", -1.0)}
 
-#: Scorers whose inner selection reads the networks' early-stopping validation loss
-#: (log loss, or squared error of the standardised target: the same order as the
-#: scorer's within a fold); every other scorer selects by the validation score
-#: (accuracy or R^2).
-SELECT_BY_LOSS = {"neg_log_loss", "neg_mean_squared_error",
-                  "neg_root_mean_squared_error"}
 
 
 def check_scoring(scoring, task):
@@ -208,13 +217,33 @@ def check_scoring(scoring, task):
     if not isinstance(scoring, str) or scoring not in get_scorer_names():
         raise ValueError(f"scoring must be a scikit-learn scorer name (see "
                          f"sklearn.metrics.get_scorer_names()); got {scoring!r}.")
-    regression = scoring in {"r2", "explained_variance", "max_error"} or any(
+    regression = scoring in {"r2", "explained_variance", "max_error"} or (any(
         word in scoring for word in ("error", "deviance", "d2_"))
+        and scoring not in {"d2_log_loss_score", "d2_brier_score"})
     if regression != (task == "regression"):
         raise ValueError(f"scoring={scoring!r} is a "
                          f"{'regression' if regression else 'classification'} metric "
                          f"but the task is {task}.")
     return scoring
+
+
+def check_scorer_fits(scoring, task, y):
+    """Refuse, before any fit, a scorer that cannot score this target (``roc_auc``
+    or ``f1`` on a multiclass target, a ``pos_label`` the labels lack, ...): it
+    scores a prior-predicting model on the target itself."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    y = np.asarray(y)
+    X = np.zeros((len(y), 1))
+    dummy = (DummyClassifier(strategy="prior") if task == "classification"
+             else DummyRegressor()).fit(X, y)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            get_scorer(scoring)(dummy, X, y)
+    except Exception as exc:  # noqa: BLE001 - whatever the scorer raises, said plainly
+        raise ValueError(f"scoring={scoring!r} cannot score this target: "
+                         f"{type(exc).__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -225,6 +254,13 @@ class Measure:
 
     task: str
     scoring: str
+
+    def score(self, model, X, y):
+        """The decision scorer's value of ``model`` on ``(X, y)``."""
+        if self.scoring in SCORER_PAIRS:
+            name, sign = SCORER_PAIRS[self.scoring]
+            return sign * float(PAIRS[self.task][name][0](model, X, y))
+        return float(get_scorer(self.scoring)(model, X, y))
 
     def outer(self, model, X, y):
         """``(decision score, {pair metric: value})``; a metric that raises is NaN."""
@@ -237,26 +273,19 @@ class Measure:
         if self.scoring in SCORER_PAIRS:
             name, sign = SCORER_PAIRS[self.scoring]
             return sign * metrics[name], metrics
-        return float(get_scorer(self.scoring)(model, X, y)), metrics
+        return self.score(model, X, y), metrics
 
     def inner(self, network):
-        """The fitted network's selection value (greater is better): minus its best
-        validation loss for the loss-like scorers, else its best validation score;
-        NaN without early stopping."""
+        """A fitted network's own best validation score (accuracy or R^2), for a fit
+        whose early-stopping rows the study did not choose; NaN without early
+        stopping."""
         if network is None:
             return float("nan")
-        if self.scoring in SELECT_BY_LOSS:
-            history = network.history_
-            if "valid_loss" not in history:
-                return float("nan")
-            return -float(np.nanmin(history["valid_loss"]))
         score = network.best_validation_score_
         return float("nan") if score is None else float(score)
 
     @property
     def selection(self):
         """The selection value, in words."""
-        if self.scoring in SELECT_BY_LOSS:
-            return "validation loss"
-        return ("validation accuracy" if self.task == "classification"
-                else "validation R^2")
+        return "validation " + {"accuracy": "accuracy", "r2": "R^2"}.get(
+            self.scoring, self.scoring)

@@ -199,7 +199,12 @@ def _fit_score(estimator, X, y, fold, measure, fit_params=None):
             model = clone(estimator).fit(X.iloc[fold.train], y.iloc[fold.train],
                                          **(fit_params or {}))
             seconds = time.perf_counter() - t0
-            val = _validation_score(model, measure)
+            mask = (fit_params or {}).get("mlp__validation_mask")
+            if mask is None:
+                val = _validation_score(model, measure)
+            else:  # the decision scorer on the network's early-stopping rows
+                rows = fold.train[mask]
+                val = measure.score(model, X.iloc[rows], y.iloc[rows])
             outer, metrics = ((float("nan"), {}) if fold.test is None else
                               measure.outer(model, X.iloc[fold.test], y.iloc[fold.test]))
         except Exception as exc:  # noqa: BLE001 - one failed candidate must not end

@@ -35,8 +35,10 @@ def fit_ahead(fits, n_jobs=None):
     Parameters
     ----------
     fits : list of tuple
-        ``(estimator, X_train, y_train, sample_weight)``, as each fit will be called:
-        ``clone(estimator).fit(X_train, y_train[, sample_weight=...])``. An sklopt MLP,
+        ``(estimator, X_train, y_train, sample_weight[, fit_params])``, as each fit
+        will be called: ``clone(estimator).fit(X_train, y_train[, sample_weight=...],
+        **fit_params)``; ``fit_params`` may hold the network's ``validation_mask``
+        (``step__validation_mask`` in a Pipeline), nothing else. An sklopt MLP,
         or a Pipeline ending in one (its earlier steps are fitted here as its own fit
         fits them: their output is the network's data), joins a batch; anything else
         is left to its own fit.
@@ -51,10 +53,12 @@ def fit_ahead(fits, n_jobs=None):
         (empty when nothing could join a batch).
     """
     jobs = []
-    for estimator, X_train, y_train, sample_weight in fits:
+    for estimator, X_train, y_train, sample_weight, *rest in fits:
         model = clone(estimator)
+        params = dict(rest[0] or {}) if rest else {}
         if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], BaseMLP):
-            if sample_weight is not None:
+            mask = params.pop(f"{model.steps[-1][0]}__validation_mask", None)
+            if sample_weight is not None or params:
                 continue  # routed by name in a Pipeline: its own fit
             try:
                 X_train = model[:-1].fit_transform(X_train, y_train)
@@ -63,15 +67,19 @@ def fit_ahead(fits, n_jobs=None):
             model = model.steps[-1][1]
         elif not isinstance(model, BaseMLP):
             continue
+        else:
+            mask = params.pop("validation_mask", None)
+            if params:
+                continue
         try:
             model._validate_params()
         except Exception:  # noqa: BLE001 - its own fit reports it (error_score)
             continue
         if batchable(model) is None:
-            jobs.append((model, X_train, y_train, sample_weight))
+            jobs.append((model, X_train, y_train, sample_weight, mask))
     if len(jobs) < 2:
         return {}
-    keys = [fit_key(m, Xt, yt, sw) for m, Xt, yt, sw in jobs]
+    keys = [fit_key(*job) for job in jobs]
     # A fit refused before training stays out of the batch; its own fit then runs
     # and reports it (a search's error_score).
     workers = min(effective_n_jobs(n_jobs), len(jobs))

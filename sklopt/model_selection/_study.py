@@ -7,10 +7,12 @@ How it measures (the report says the same):
 * **Outer folds** (shuffled, stratified for classification; group-aware or
   time-ordered on request) hold the rows every number in the table is measured on.
 * **Selection is inner.** On each outer fold every candidate of a lever is fitted on
-  that fold's training rows with early stopping; the candidate with the best score on
-  the network's own held-out validation rows (part of the outer training rows) wins
-  that fold. Its score on the outer test rows is then measured; the selection never
-  saw them. The same procedure on all rows picks the setting of the saved model.
+  that fold's training rows with early stopping on validation rows the study chooses
+  (part of the outer training rows: random, whole groups or the last rows); the
+  candidate with the best score on them wins that fold. Its score on the outer test
+  rows is then measured; the selection never saw them. The saved model takes, for
+  each kept lever, the candidate with the best mean validation score over the folds,
+  fitted on all rows.
 * **Keeping is paired.** A lever is kept when its winners beat the running best on the
   same outer folds by more than the noise: the 95% interval of the corrected resampled
   t-test (:func:`~sklopt.model_selection._evaluation.paired_difference`) lies above 0.
@@ -34,8 +36,8 @@ from sklearn.preprocessing import StandardScaler
 
 from ._data import describe_data
 from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, PAIRS, SCORER_PAIRS,
-                          TIME_REPEATS, Measure, check_scoring, describe_cv,
-                          inner_validation, outer_splits)
+                          TIME_REPEATS, Measure, check_scorer_fits, check_scoring,
+                          describe_cv, inner_validation, outer_splits)
 from ._evaluation import paired_difference as _paired
 from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
                     _unwrap)
@@ -223,6 +225,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     y = pd.Series(np.asarray(y))
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+    check_scorer_fits(measure.scoring, task, y)
     if classification:
         counts = y.value_counts()
         if counts.min() < settings["folds"]:
@@ -295,7 +298,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                         if cv == "time" else
                         f"whole {groups_name!r} groups, about a fifth of that fold's "
                         "training rows" if groups is not None else
-                        "a random fifth of that fold's training rows")
+                        "a random fifth of that fold's training rows"
+                        + (", stratified" if classification else ""))
                      + "); the saved model: the candidate with the best mean of that "
                      "value over the outer folds, fitted on all rows",
         "paired test": PAIRED_TEST if repeats == 1 else PAIRED_TEST_REPEATED,
@@ -315,9 +319,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
                   for fold, net in zip(where, networks)]
         calls = [(_fit_score, (est, X, y, fold, measure, p))
                  for est, fold, p in zip(estimators, where, params)]
-        ahead = None if any(params) else [
-            (est, X.iloc[fold.train], y.iloc[fold.train], None)
-            for est, fold in zip(estimators, where)]
+        ahead = [(est, X.iloc[fold.train], y.iloc[fold.train], None, p)
+                 for est, fold, p in zip(estimators, where, params)]
         return runner.run(calls, ahead=ahead, force=force)
 
     # References first (the comparison every other row is read against) and the
@@ -433,8 +436,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         model = everything.model
         if name in references:  # a reference: fitted on all rows, as the MLP was
             runner.bar.total += 1  # a fit the plan could not foresee
-            fitted = fits([references[name]], [everything], force=True,
-                          networks=False)[0][0]
+            out = fits([references[name]], [everything], force=True, networks=False)
+            fitted = _Failed("interrupted (Ctrl-C)") if out is None else out[0][0]
             if isinstance(fitted, _Failed):
                 why = (f"{name} would be, but its fit on all rows failed "
                        f"({fitted.message[:120]})")

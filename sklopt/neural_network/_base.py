@@ -13,7 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -244,6 +244,8 @@ class BaseMLP(DocLinkMixin, FitMixin, WeightsMixin, CallbackSupportMixin,
         self : object
             The fitted estimator.
         """
+        if self._served(X, y, sample_weight, validation_mask):
+            return self  # trained ahead, in a batch (_batched.py)
         if validation_mask is None:
             return self._fit(X, y, sample_weight=sample_weight, incremental=False)
         X, y, sample_weight, hook = self._held_out(X, y, sample_weight, validation_mask)
@@ -269,6 +271,13 @@ class BaseMLP(DocLinkMixin, FitMixin, WeightsMixin, CallbackSupportMixin,
                              f"some to train on; it holds out {int(mask.sum())} of {n}.")
         keep, held = np.flatnonzero(~mask), np.flatnonzero(mask)
         y = np.asarray(y) if not hasattr(y, "iloc") else y
+        if is_classifier(self):
+            labels = np.asarray(y)
+            lost = set(np.unique(labels[held]).tolist()) - set(
+                np.unique(labels[keep]).tolist())
+            if lost:
+                raise ValueError(f"validation_mask holds out every row of the classes "
+                                 f"{sorted(lost)}: the network could not learn them.")
         sw = None if sample_weight is None else np.asarray(sample_weight)
         hook = FitHook(validation=(_safe_indexing(X, held), _safe_indexing(y, held), None,
                                    None if sw is None else sw[held]))

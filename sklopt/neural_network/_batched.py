@@ -108,8 +108,9 @@ def fit_batched(jobs, max_members=None, on_error="raise"):
     Parameters
     ----------
     jobs : list of tuple
-        ``(estimator, X, y, sample_weight)``: sklopt MLPs (not yet fitted, or refitted
-        from scratch) and their training data.
+        ``(estimator, X, y, sample_weight)`` or ``(estimator, X, y, sample_weight,
+        validation_mask)``: sklopt MLPs (not yet fitted, or refitted from scratch),
+        their training data and, optionally, ``fit``'s ``validation_mask``.
     max_members : int, default=None
         Most members per batch; None chooses from the free memory.
     on_error : {'raise', 'skip'}, default='raise'
@@ -142,20 +143,25 @@ def fit_batched(jobs, max_members=None, on_error="raise"):
         skipped.add(id(estimator))
 
     with contextlib.ExitStack() as stack:
-        for estimator, X, y, sample_weight in jobs:
+        for estimator, X, y, sample_weight, *rest in jobs:
             saved = dict(vars(estimator))
+            mask = rest[0] if rest else None
             try:
                 estimator._validate_params()
                 alone = batchable(estimator) is not None
+                hook = FitHook()
+                if mask is not None and not alone:
+                    X, y, sample_weight, hook = estimator._held_out(X, y, sample_weight,
+                                                                    mask)
                 plan = None if alone else estimator._plan(X, y, sample_weight, False,
-                                                          FitHook())
+                                                          hook)
             except Exception:
                 refused(estimator, saved)
                 continue
             # As before the plan, if anything later fails and raises.
             stack.enter_context(_rollback(estimator, saved))
             if alone:
-                singles.append((estimator, X, y, sample_weight, saved))
+                singles.append((estimator, X, y, sample_weight, mask, saved))
             else:
                 members.append(_Member(estimator, plan))
         groups = {}
@@ -167,9 +173,9 @@ def fit_batched(jobs, max_members=None, on_error="raise"):
                 _train(group[start:start + size])
         for member in members:
             member.estimator._publish(member.plan, member.net, member.monitor)
-        for estimator, X, y, sample_weight, saved in singles:
+        for estimator, X, y, sample_weight, mask, saved in singles:
             try:
-                estimator.fit(X, y, sample_weight=sample_weight)
+                estimator.fit(X, y, sample_weight=sample_weight, validation_mask=mask)
             except Exception:
                 refused(estimator, saved)
     return [None if id(job[0]) in skipped else job[0] for job in jobs]
@@ -426,8 +432,8 @@ class _Stack:
                 valid = member.plan.validation
                 X = None if valid is None else valid[0].X
                 slot = next((i for i, other in enumerate(data) if other is X or (
-                    X is not None and other.shape == X.shape and torch.equal(other, X))),
-                    None)
+                    X is not None and other is not None and other.shape == X.shape
+                    and torch.equal(other, X))), None)
                 if slot is None:
                     slot = len(data)
                     data.append(X)
@@ -793,13 +799,13 @@ def _explicit_penalties(members, device, dtype):
 _SERVED = []
 
 
-def fit_key(estimator, X, y, sample_weight):
+def fit_key(estimator, X, y, sample_weight, validation_mask=None):
     """The key of a fit: the estimator's class and parameters, and its data."""
     from joblib import hash as joblib_hash
 
     params = estimator.get_params(deep=False)
     return joblib_hash((type(estimator).__qualname__, sorted(params.items()), X, y,
-                        sample_weight))
+                        sample_weight, validation_mask))
 
 
 @contextlib.contextmanager
@@ -813,11 +819,11 @@ def serving(fitted):
         _SERVED.remove(fitted)
 
 
-def served_fit(estimator, X, y, sample_weight):
+def served_fit(estimator, X, y, sample_weight, validation_mask=None):
     """The fitted estimator made ahead for this fit, or None."""
     if not _SERVED:
         return None
-    key = fit_key(estimator, X, y, sample_weight)
+    key = fit_key(estimator, X, y, sample_weight, validation_mask)
     for fitted in reversed(_SERVED):
         if key in fitted:
             return fitted.pop(key)

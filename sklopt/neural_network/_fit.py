@@ -169,15 +169,6 @@ class FitMixin:
 
     def _fit(self, X, y, sample_weight=None, incremental=False, hook=None,
              classes=None):
-        if not incremental and hook is None:
-            from ._batched import served_fit
-
-            fitted = served_fit(self, X, y, sample_weight)
-            if fitted is not None:  # trained ahead, in a batch (_batched.py)
-                params = self.get_params(deep=False)
-                vars(self).update({k: v for k, v in vars(fitted).items()
-                                   if k not in params})
-                return self
         with _rollback(self):
             if incremental:
                 self._start_partial_fit(y, classes)
@@ -188,6 +179,18 @@ class FitMixin:
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
+    def _served(self, X, y, sample_weight, validation_mask):
+        """Take the result of this fit when it was trained ahead in a batch
+        (:func:`~sklopt.neural_network._batched.serving`); whether it was."""
+        from ._batched import served_fit
+
+        fitted = served_fit(self, X, y, sample_weight, validation_mask)
+        if fitted is None:
+            return False
+        params = self.get_params(deep=False)
+        vars(self).update({k: v for k, v in vars(fitted).items() if k not in params})
+        return True
+
     def _fit_hooked(self, X, y, hook, sample_weight=None):
         """Fit changed by ``hook`` (a :class:`FitHook`): the package-internal hook of
         :mod:`sklopt.distillation` and the TabularMLP estimators."""
@@ -222,7 +225,8 @@ class FitMixin:
             target = self._with_extra_target(target, hook.extra_target)
         rng = check_random_state(self.random_state)
         embedded = None
-        if first_pass and self.num_embedding is not None:
+        if first_pass and self.num_embedding is not None and not incremental:
+            # (partial_fit's first batch may be a few rows: every column embedded)
             embedded = _embedded_columns(X)
         module_spec = self._module_spec(X.shape[1], n_outputs, embedded)
 
