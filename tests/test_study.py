@@ -565,6 +565,21 @@ def test_time_limit_stops_cleanly_and_says_so(tmp_path, capsys):
     assert len(_table_rows(report)) < 12
 
 
+def test_a_step_stopped_by_the_time_limit_is_reported_with_its_finished_fits():
+    import time
+
+    from sklopt.model_selection._fits import _Runner
+
+    runner = _Runner(4, None, 0.05, verbose=False)
+    calls = [(time.sleep, (0.06,))] * 4
+    assert runner.run(calls) is None  # the limit passed during the first call
+    assert runner.stopped and runner.abandoned == (1, 4)
+    assert runner.run(calls[:1], force=True) == [None]  # the saved model's fit runs
+    paired = paired_difference([0.8, 0.9, 0.85], [0.7, 0.85, 0.8], 0.5)
+    assert paired.half_width == pytest.approx((paired.high - paired.low) / 2)
+    assert paired.low == pytest.approx(paired.mean - paired.half_width)
+
+
 def test_ctrl_c_ends_the_study_with_what_finished(monkeypatch):
     original, calls = study_module._fit_score, []
 

@@ -445,7 +445,9 @@ class _Stack:
         present = [X for X in data if X is not None]
         longest = max(len(X) for X in present)
         spec = members[0].plan.spec
-        K, width = len(members), max(spec.module.layer_units) * spec.module.n_ensemble
+        K = len(members)
+        width = max(spec.module.first_width(), *spec.module.layer_units[1:]) * (
+            spec.module.n_ensemble)
         chunk = max(1, 2 ** 22 // (K * width))  # rows: about 16 MB of activations
         device = self.leaves[self.names[0]].device
         index = torch.tensor(slots, device=device)
