@@ -39,7 +39,7 @@ from ._evaluation import (PAIRED_TEST, PAIRED_TEST_REPEATED, PAIRS, SCORER_PAIRS
                           TIME_REPEATS, Measure, check_scorer_fits, check_scoring,
                           describe_cv, inner_validation, outer_splits)
 from ._evaluation import paired_difference as _paired
-from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _quiet_fit, _Runner,
+from ._fits import (_distill, _Failed, _fit_score, _Fold, _n_params, _Runner,
                     _unwrap)
 from ._plan import (_STUDENT_SHRINK, ABLATIONS, BASELINE, BASELINE_TEXT, BUDGETS,
                     DISTILL_FITS, LEVERS, _lever_candidates, _pipeline, _references,
