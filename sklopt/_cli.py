@@ -156,6 +156,7 @@ def study(args):
     from .model_selection import run_study, write_report
     from .model_selection._data import DataError
     from .model_selection._evaluation import check_scorer_fits, check_scoring
+    from .model_selection._plan import planned_fits
     from .model_selection._report import check_out, markdown_table
 
     try:
@@ -167,8 +168,11 @@ def study(args):
         print(f"sklopt study: error: {exc}", file=sys.stderr)
         return 2
     limit = "" if args.time_limit is None else f", time limit {args.time_limit:g} s"
+    repeats = None if args.repeats is None else max(1, args.repeats)
+    planned = planned_fits(args.budget, task=task, ablation=args.ablation,
+                           repeats=repeats)
     print(f"sklopt study: {X.shape[0]} rows, {X.shape[1]} columns, {task}, budget "
-          f"{args.budget}: {_planned(args, task)} fits{limit}",
+          f"{args.budget}: {planned} fits{limit}",
           file=sys.stderr)
     def show(message, category, *args, **kwargs):  # a plain line, not a traceback's
         print(f"sklopt study: warning: {message}", file=sys.stderr)
@@ -198,16 +202,6 @@ def study(args):
     paths = write_report(result, args.out, title=name, overwrite=args.overwrite)
     print(f"\nreport: {paths['report']}", file=sys.stderr)
     return 0
-
-
-def _planned(args, task):
-    """The fits the study will run (the repeats asked for counted)."""
-    from .model_selection._plan import BUDGETS, planned_fits
-
-    settings = BUDGETS[args.budget]
-    repeats = settings["repeats"] if args.repeats is None else args.repeats
-    return planned_fits(args.budget, settings["folds"] * max(1, repeats), task=task,
-                        ablation=args.ablation)
 
 
 def main(argv=None):

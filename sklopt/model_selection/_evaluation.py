@@ -285,7 +285,11 @@ class Measure:
         return float("nan") if score is None else float(score)
 
     @property
+    def name(self):
+        """The decision scorer as the report writes it (``R^2`` for ``r2``)."""
+        return "R^2" if self.scoring == "r2" else self.scoring
+
+    @property
     def selection(self):
         """The selection value, in words."""
-        return "validation " + {"accuracy": "accuracy", "r2": "R^2"}.get(
-            self.scoring, self.scoring)
+        return "validation " + self.name

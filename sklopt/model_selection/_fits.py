@@ -164,8 +164,6 @@ def _indexed(i, func, args):
     return i, func(*args)
 
 
-
-
 class _Failed:
     """A fit that raised: its message, in place of the model."""
 

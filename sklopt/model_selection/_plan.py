@@ -172,15 +172,17 @@ DISTILL_FITS = _DISTILL["cv"] + 2
 
 
 def planned_fits(budget, n_folds=None, levers=None, task="classification",
-                 ablation=None):
+                 ablation=None, repeats=None):
     """How many fits :func:`run_study` runs with ``budget`` (``n_folds``: outer folds
     times repeats): four references, the baseline and every lever's candidates on
     each outer fold (a candidate equal to the running best is not refitted, so a few
     may be skipped), the chosen MLP on all rows, the distillation
     (:data:`DISTILL_FITS` network fits) on each outer fold and on all rows, and with
-    ``ablation`` (None: the budget's) each of :data:`ABLATIONS` on each outer fold."""
+    ``ablation`` (None: the budget's) each of :data:`ABLATIONS` on each outer fold.
+    ``repeats`` (None: the budget's) counts when ``n_folds`` is None."""
     settings = BUDGETS[budget]
-    n_folds = settings["folds"] * settings["repeats"] if n_folds is None else n_folds
+    repeats = settings["repeats"] if repeats is None else repeats
+    n_folds = settings["folds"] * repeats if n_folds is None else n_folds
     candidates = sum(len(c) for _, c in _lever_candidates(budget, levers, task))
     ablation = settings["ablation"] if ablation is None else ablation
     return (n_folds * (4 + 1 + candidates + (len(ABLATIONS) if ablation else 0)) + 1

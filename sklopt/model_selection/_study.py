@@ -284,7 +284,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         warnings.warn("The study drops " + ", ".join(data["dropped"]) + ".", UserWarning,
                       stacklevel=2)
     runner = _Runner(n_fits, n_jobs, time_limit, verbose)
-    scoring = _SCORING_NAMES.get(measure.scoring, measure.scoring)
+    scoring = measure.name
     evaluation = {
         "outer folds": describe_cv(cv, settings["folds"], classification, groups_name,
                                    repeats),
@@ -447,11 +447,12 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
         recommendation = (name, why, model)
     runner.close()
     # Levers whose winners never differed from the running best say nothing of it.
-    detectable = [s.paired.half_width for s in steps if s.kind == "lever"
-                  and s.paired is not None and s.paired.high > s.paired.low]
-    if detectable:
+    widths = [s.paired.half_width for s in steps if s.kind == "lever"
+              and s.paired is not None and s.paired.high > s.paired.low]
+    detectable = float(np.median(widths)) if widths else None
+    if detectable is not None:
         evaluation["smallest detectable gain"] = (
-            f"{np.median(detectable):.4f} {scoring} (the median half-width of the "
+            f"{detectable:.4f} {scoring} (the median half-width of the "
             "levers' 95% intervals: a steady gain that large clears the keep rule)")
     evaluation["time (s)"] = round(time.perf_counter() - started, 1)
     evaluation["stopped by the time limit"] = runner.stopped and not runner.interrupted
@@ -467,13 +468,8 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
     if recommendation is not None:
         result.recommended, result.recommended_model = recommendation[0], recommendation[2]
     result.summary = _summary(result, ref_rows, best_scores, runner.stopped,
-                              runner.interrupted, recommendation,
-                              np.median(detectable) if detectable else None)
+                              runner.interrupted, recommendation, detectable)
     return result
-
-
-# How the default scorers read in the report.
-_SCORING_NAMES = {"r2": "R^2"}
 
 
 def _metrics(per_fold):

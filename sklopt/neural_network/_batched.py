@@ -289,7 +289,11 @@ class _Stack:
         self.previous = [self.leaves[n].detach().clone() for n in self.names]
         # The buffers a snapshot holds (``state_dict``'s: the bin edges, not the
         # column indices, which the spec rebuilds).
-        self.saved_buffers = [n for n in module.state_dict() if n not in self.leaves]
+        saved = [n for n in module.state_dict() if n not in self.leaves]
+        self.saved_buffers = []  # per member: those buffers, read once
+        for member in self.members:
+            buffers = dict(member.net.module_.named_buffers())
+            self.saved_buffers.append({n: buffers[n].detach() for n in saved})
         self._validation = None
 
     def _params(self, k):
@@ -416,8 +420,7 @@ class _Stack:
         out = []
         for k, member in enumerate(self.members):
             state = {name: self.previous[i][k] for i, name in enumerate(self.names)}
-            buffers = dict(member.net.module_.named_buffers())
-            state.update({name: buffers[name].detach() for name in self.saved_buffers})
+            state.update(self.saved_buffers[k])
             out.append({"valid_raw": raws[k], "epoch_stats": tuple(values[k]),
                         "epoch_state": state})
         return out

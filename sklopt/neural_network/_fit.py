@@ -177,8 +177,6 @@ class FitMixin:
             self._publish(plan, net, monitor)
         return self
 
-    @with_callbacks
-    @_fit_context(prefer_skip_nested_validation=True)
     def _served(self, X, y, sample_weight, validation_mask):
         """Take the result of this fit when it was trained ahead in a batch
         (:func:`~sklopt.neural_network._batched.serving`); whether it was."""
@@ -191,6 +189,8 @@ class FitMixin:
         vars(self).update({k: v for k, v in vars(fitted).items() if k not in params})
         return True
 
+    @with_callbacks
+    @_fit_context(prefer_skip_nested_validation=True)
     def _fit_hooked(self, X, y, hook, sample_weight=None):
         """Fit changed by ``hook`` (a :class:`FitHook`): the package-internal hook of
         :mod:`sklopt.distillation` and the TabularMLP estimators."""
