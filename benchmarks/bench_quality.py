@@ -100,6 +100,11 @@ def models(classification, seed):
             False),
         "TabularMLP": (lambda: (TabularMLPClassifier if clf else TabularMLPRegressor)(
             random_state=seed, device="cpu"), True),
+        # Its default trains in float32; the same network in float64, for the
+        # comparison (``--models TabularMLP "TabularMLP float64"``).
+        "TabularMLP float64": (lambda: (TabularMLPClassifier if clf else
+                                        TabularMLPRegressor)(
+            random_state=seed, device="cpu", precision="float64"), True),
     }
     try:
         import catboost
@@ -153,7 +158,7 @@ def evaluate(table, names, folds, seed):
                                                               random_state=seed)
     rows = {}
     for name, (make, raw) in models(classification, seed).items():
-        if names and name not in names:
+        if (name not in names) if names else name == "TabularMLP float64":
             continue
         scores, times = [], []
         for tr, te in splitter.split(X, y):

@@ -1,6 +1,8 @@
 """The torch module: a multi-layer perceptron, with optional numerical embeddings and a
 parameter-efficient ensemble. It computes, nothing else."""
 
+import math
+
 import torch
 from torch import nn
 from torch.nn.utils import skip_init
@@ -23,6 +25,31 @@ class EnsembleLinear(nn.Linear):
         return torch.nn.functional.linear(x * self.r, self.weight) * self.s + self.bias
 
 
+#: Resolution of a CPU dropout mask's uniform draw: 15 random bits per element.
+_MASK_LEVELS = 2 ** 15
+
+
+def dropout_mask(shape, p, generator, dtype, device):
+    """A dropout mask of ``shape``: 0 with probability ``p``, else ``1 / keep``, drawn
+    from ``generator`` (None: torch's global one).
+
+    On the CPU each element compares 15 random bits with ``keep`` rounded to 1/32768
+    (the scale is that rounded keep's inverse, so the mask's mean is exactly 1): the
+    bits come four to a ``random_()`` int64, which measured about twice as fast as
+    ``torch.rand`` (one Mersenne-Twister draw and a float conversion per element) on
+    a (89, 8, 128) mask. On a GPU, ``rand < keep`` (Philox is cheap there, and it
+    replays inside a CUDA graph)."""
+    keep = 1.0 - p
+    if torch.device(device).type != "cpu":
+        mask = torch.rand(shape, generator=generator, dtype=dtype, device=device) < keep
+        return mask.to(dtype).div_(keep)
+    n = math.prod(shape)
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(generator=generator)
+    bits = bits.view(torch.int16)[:n].view(shape).bitwise_and_(_MASK_LEVELS - 1)
+    threshold = max(1, round(keep * _MASK_LEVELS))
+    return (bits < threshold).to(dtype).mul_(_MASK_LEVELS / threshold)
+
+
 class SeededDropout(nn.Module):
     """Dropout drawing its masks from the fit's own ``torch.Generator``.
 
@@ -41,12 +68,7 @@ class SeededDropout(nn.Module):
     def forward(self, X):
         if not self.training or self.p == 0:
             return X
-        keep = 1.0 - self.p
-        # rand < keep is a Bernoulli(keep) mask; measured faster here than
-        # bernoulli_ and than nn.Dropout's own kernel on small tabular batches.
-        mask = torch.rand(X.shape, generator=self.generator, dtype=X.dtype,
-                          device=X.device) < keep
-        return X * mask.to(X.dtype).div_(keep)
+        return X * dropout_mask(X.shape, self.p, self.generator, X.dtype, X.device)
 
     def extra_repr(self):
         return f"p={self.p}"

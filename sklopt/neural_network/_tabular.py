@@ -90,8 +90,12 @@ class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
             params.pop("calibrate", None)
         # The cosine schedule runs its cycle over max_iter epochs; early stopping on the
         # validation loss keeps the best epoch.
+        # 'auto' trains in float32: the preprocessing hands over float64, which would
+        # train in float64 at about 1.5x the time (benchmarks/bench_quality.py
+        # --models TabularMLP "TabularMLP float64" compares both).
+        precision = "float32" if self.precision == "auto" else self.precision
         params.update(early_stopping_on="loss", device=self.device,
-                      precision=self.precision, random_state=self.random_state,
+                      precision=precision, random_state=self.random_state,
                       verbose=self.verbose)
         return params
 
@@ -199,7 +203,8 @@ _DOC_PARAMS = """
     device : str, default='auto'
         Training device.
     precision : str, default='auto'
-        Training precision (see :class:`MLPClassifier`).
+        Training precision (see :class:`MLPClassifier`); 'auto' trains in float32
+        on every device ('float64' for float64).
     random_state : int, RandomState instance or None, default=None
         Seeds everything.
     verbose : bool or int, default=False
