@@ -254,3 +254,33 @@ def test_the_direct_transform_equals_the_column_transformers(table, grouping):
     names = list(pre.get_feature_names_out())
     ports = [i for i, n in enumerate(names) if n.startswith("cat__port")]
     assert unseen[0, ports].sum() == (1 if "infrequent" in " ".join(names) else 0)
+
+
+def test_a_few_rows_read_at_once_equal_the_column_by_column_path():
+    # Nullable columns with pandas' NA (the one-call read of a few rows falls back to
+    # the column path there) and a string column with missing levels.
+    from sklopt.preprocessing import _tabular
+
+    rng = np.random.RandomState(0)
+    n = _tabular._FEW_ROWS + 40
+    df = pd.DataFrame({
+        "count": pd.array(np.where(rng.rand(n) < 0.2, None, rng.randint(0, 50, n)),
+                          dtype="Int64"),
+        "x": np.where(rng.rand(n) < 0.1, np.nan, rng.rand(n)),
+        "level": pd.array(rng.choice(["a", "b", None], n), dtype="string"),
+    })
+    pre = TabularPreprocessor().fit(df)
+    many = pre.transform(df)  # more than _FEW_ROWS rows: column by column
+    few = np.vstack([pre.transform(df.iloc[[i]]) for i in range(20)])
+    np.testing.assert_array_equal(few, many[:20])
+    plain = df.astype({"count": "float64", "level": object})  # numpy dtypes: one read
+    np.testing.assert_array_equal(pre.transform(plain.iloc[:20]), many[:20])
+
+
+def test_an_infinite_value_at_predict_time_is_named(table):
+    df, y = table
+    model = TabularMLPClassifier(max_iter=2, random_state=0, device="cpu").fit(df, y)
+    bad = df.iloc[[0]].copy()
+    bad["fare"] = np.inf
+    with pytest.raises(ValueError, match="infinity .* numeric column"):
+        model.predict_proba(bad)

@@ -361,10 +361,13 @@ class BaseMLP(DocLinkMixin, FitMixin, WeightsMixin, CallbackSupportMixin,
         return _numpy_forward.outputs(forward, X, self.out_activation_,
                                       getattr(self, "temperature_", 1.0))
 
-    def _forward(self, X):
+    def _forward(self, X, validated=False):
         """Output-layer activations (probabilities or predictions) as numpy, in the
-        dtype of ``X`` and the weights (numpy's promotion rule, as sklearn)."""
-        X = self._validated(X)
+        dtype of ``X`` and the weights (numpy's promotion rule, as sklearn);
+        ``validated``: ``X`` is already a finite float array of the fitted width (a
+        fitted preprocessing's output, as the TabularMLP hands over)."""
+        if not validated:
+            X = self._validated(X)
         if not sp.issparse(X):
             out = self._small_batch_output(X)
             if out is not None:

@@ -269,7 +269,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y_prob : ndarray of shape (n_samples, n_classes)
             The probability of each class, in the order of ``classes_``.
         """
-        proba = self._forward(X)
+        return self._proba(self._forward(X))
+
+    def _proba(self, proba):
+        """Class probabilities from the output layer's activations."""
         if self.n_outputs_ == 1:
             p = proba.ravel()
             return np.vstack([1 - p, p]).T
