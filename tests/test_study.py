@@ -310,6 +310,8 @@ def test_the_saved_setting_is_the_best_mean_validation_over_the_folds(monkeypatc
     assert row.details["saved choice"] == expected
     assert _study_mlp(result.best_estimator).hidden_layer_sizes == (
         best if row.decision == "kept" else (64,))
+    # The study's networks train in float32, although its preprocessing outputs float64.
+    assert _study_mlp(result.best_estimator).coefs_[0].dtype == np.float32
 
 
 def test_inner_selection_keeps_groups_apart_and_time_in_order(monkeypatch):

@@ -284,3 +284,11 @@ def test_an_infinite_value_at_predict_time_is_named(table):
     bad["fare"] = np.inf
     with pytest.raises(ValueError, match="infinity .* numeric column"):
         model.predict_proba(bad)
+
+
+def test_tabular_mlp_trains_in_float32_unless_told(table):
+    df, y = table
+    for precision, dtype in (("auto", np.float32), ("float64", np.float64)):
+        model = TabularMLPClassifier(max_iter=1, precision=precision, random_state=0,
+                                     device="cpu").fit(df, y)
+        assert model.mlp_.coefs_[0].dtype == dtype
