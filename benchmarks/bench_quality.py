@@ -133,7 +133,7 @@ def models(classification, seed):
         "TabularMLP": (lambda: (TabularMLPClassifier if clf else TabularMLPRegressor)(
             random_state=seed, device="cpu"), True),
         # Its default trains in float32; the same network in float64, for the
-        # comparison (``--models TabularMLP "TabularMLP float64"``).
+        # comparison (``--set tuning --models TabularMLP "TabularMLP float64"``).
         "TabularMLP float64": (lambda: (TabularMLPClassifier if clf else
                                         TabularMLPRegressor)(
             random_state=seed, device="cpu", precision="float64"), True),

@@ -91,8 +91,8 @@ class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
         # The cosine schedule runs its cycle over max_iter epochs; early stopping on the
         # validation loss keeps the best epoch.
         # 'auto' trains in float32: the preprocessing hands over float64, which would
-        # train in float64 at about 1.5x the time (benchmarks/bench_quality.py
-        # --models TabularMLP "TabularMLP float64" compares both).
+        # train in float64 at about twice the time (benchmarks/bench_quality.py
+        # --set tuning --models TabularMLP "TabularMLP float64" compares both).
         precision = "float32" if self.precision == "auto" else self.precision
         params.update(early_stopping_on="loss", device=self.device,
                       precision=precision, random_state=self.random_state,
