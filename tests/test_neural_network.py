@@ -278,7 +278,7 @@ def test_dropout_and_batch_norm(digits):
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
 
 
-@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("p", [1e-5, 0.1, 0.5, 0.9])
 def test_dropout_masks_drop_a_fraction_p_and_keep_the_mean(p):
     from sklopt.neural_network._module import dropout_mask
 
@@ -289,11 +289,12 @@ def test_dropout_masks_drop_a_fraction_p_and_keep_the_mean(p):
     kept = mask[mask != 0]
     assert torch.allclose(kept, kept[0].expand_as(kept))  # one scale, 1 / keep
     assert kept[0].item() == pytest.approx(1 / (1 - p), rel=1e-4)
+    assert float(mask.double().mean()) == pytest.approx(1.0, abs=0.02)
     again = dropout_mask((200, 8, 64), p, torch.Generator().manual_seed(0),
                          torch.float32, "cpu")
     torch.testing.assert_close(mask, again)  # the generator's draws, nothing else
     other = dropout_mask((200, 8, 64), p, generator, torch.float32, "cpu")
-    assert not torch.equal(mask, other)
+    assert p < 1e-4 or not torch.equal(mask, other)
 
 
 def test_sgd_momentum_is_passed_to_torch(digits):

@@ -277,13 +277,16 @@ def test_a_few_rows_read_at_once_equal_the_column_by_column_path():
     np.testing.assert_array_equal(pre.transform(plain.iloc[:20]), many[:20])
 
 
-def test_an_infinite_value_at_predict_time_is_named(table):
+def test_an_infinite_or_empty_input_at_predict_time_is_refused(table):
     df, y = table
     model = TabularMLPClassifier(max_iter=2, random_state=0, device="cpu").fit(df, y)
-    bad = df.iloc[[0]].copy()
-    bad["fare"] = np.inf
-    with pytest.raises(ValueError, match="infinity .* numeric column"):
-        model.predict_proba(bad)
+    bad = df.iloc[[0, 1]].copy()
+    bad["fare"] = [np.inf, 1.0]
+    for method in (model.predict_proba, model.predict, model.pipeline_[0].transform):
+        with pytest.raises(ValueError, match="infinity"):
+            method(bad)
+    with pytest.raises(ValueError, match="0 sample"):
+        model.predict(df.iloc[:0])
 
 
 def test_tabular_mlp_trains_in_float32_unless_told(table):
@@ -292,3 +295,16 @@ def test_tabular_mlp_trains_in_float32_unless_told(table):
         model = TabularMLPClassifier(max_iter=1, precision=precision, random_state=0,
                                      device="cpu").fit(df, y)
         assert model.mlp_.coefs_[0].dtype == dtype
+
+
+def test_tabular_mlp_under_pandas_output(table):
+    # scikit-learn set to output DataFrames: the one-hot lookup tables and the
+    # prediction path read arrays all the same (fitting failed before).
+    import sklearn
+
+    df, y = table
+    with sklearn.config_context(transform_output="pandas"):
+        model = TabularMLPClassifier(max_iter=2, random_state=0, device="cpu").fit(df, y)
+        proba = model.predict_proba(df.iloc[:3])
+    np.testing.assert_allclose(proba, model.predict_proba(df.iloc[:3]))
+    assert proba.shape == (3, 2)

@@ -162,6 +162,9 @@ class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
         checked), which was about half of a one-row prediction."""
         # (a float array even where scikit-learn is set to output DataFrames)
         Xt = np.asarray(self.pipeline_[0].transform(X), dtype=np.float64)
+        if Xt.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={Xt.shape}) while a "
+                             "minimum of 1 is required.")
         if not np.isfinite(Xt).all():
             raise ValueError("X contains infinity or a value too large for float64 in "
                              "a numeric column; replace it, or mark it missing (NaN), "

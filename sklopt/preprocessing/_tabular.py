@@ -184,7 +184,7 @@ def _lookup_tables(encoder):
             probe[:, j] = column + [cats[0]] * (rows - len(column))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the unseen category's warning
-            out = encoder.transform(probe)
+            out = np.asarray(encoder.transform(probe))  # a DataFrame under set_output
         tables, start = [], 0
         for j, (cats, width) in enumerate(zip(categories, widths)):
             block = out[:, start:start + width]
@@ -428,6 +428,7 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
             for step in pipe[1:]:
                 values = (_one_hot(step, values) if isinstance(step, OneHotEncoder)
                           else step._scaled(values) if type(step) is SmoothClipScaler
+                          and not np.isinf(values).any()  # else its check names it
                           else step.transform(values))
             parts.append(np.asarray(values, dtype=np.float64))
         return np.hstack(parts) if len(parts) > 1 else parts[0]
