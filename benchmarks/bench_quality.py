@@ -18,10 +18,11 @@ fold pairs with the corrected resampled t-test's 95% interval, and the ratio of 
 fit times. Regression also reports RMSE over the target's standard deviation.
 
 Run: ``python benchmarks/bench_quality.py [--set reporting|tuning] [--fit-time]
-[--folds 5] [--tables Mroz Chile ...] [--models ...]``
+[--folds 5] [--tables Mroz Chile ...] [--models ...] [--variant max_iter=40 ...]``
 """
 
 import argparse
+import ast
 import time
 import warnings
 
@@ -116,6 +117,11 @@ def _as_categories(X):
     return X
 
 
+#: TabularMLP variants to run beside the default (``--variant max_iter=40``): name ->
+#: parameters, each run as the model ``TabularMLP(<name>)``.
+VARIANTS = {}
+
+
 def models(classification, seed):
     """name -> (make estimator, takes the raw frame with row names)."""
     clf = classification
@@ -138,6 +144,10 @@ def models(classification, seed):
                                         TabularMLPRegressor)(
             random_state=seed, device="cpu", precision="float64"), True),
     }
+    for label, params in VARIANTS.items():
+        out[f"TabularMLP({label})"] = (
+            lambda params=params: (TabularMLPClassifier if clf else TabularMLPRegressor)(
+                random_state=seed, device="cpu", **params), True)
     try:
         import catboost
 
@@ -260,7 +270,16 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fit-time", action="store_true",
                         help="only time the fits on a 10,000 x 20 table")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="a TabularMLP variant run beside the default, as "
+                             "name=value[,name=value] (e.g. max_iter=40); compared "
+                             "with the default TabularMLP at the end")
     args = parser.parse_args()
+    for text in args.variant:
+        VARIANTS[text] = {k: ast.literal_eval(v) for k, v in
+                          (item.split("=", 1) for item in text.split(","))}
+    if args.models is not None:
+        args.models = args.models + [f"TabularMLP({v})" for v in VARIANTS]
     if args.fit_time:
         fit_time(args.seed)
         return
@@ -298,6 +317,8 @@ def main():
             f"**{np.mean([r[n][0][1] for r in reg.values()]):.4f} / "
             f"{np.mean([r[n][1] for r in reg.values()]):.1f}**" for n in names) + " |")
     paired(cls, reg)
+    for label in VARIANTS:
+        paired(cls, reg, model=f"TabularMLP({label})", against=("TabularMLP",))
 
 
 def _across_tables(both, model, other, column, sign):

@@ -31,7 +31,7 @@ BUDGETS = {
 #: each buys on the table (the ``full`` budget, or ``ablation=True``).
 ABLATIONS = {
     "numerical embeddings": {"num_embedding": "none"},
-    "the ensemble of 8": {"n_ensemble": 1},
+    "the ensemble": {"n_ensemble": 1},
     "the second layer": {"hidden_layer_sizes": (128,)},
     "dropout": {"dropout": 0.0},
     "weight decay": {"alpha": 0.0},

@@ -31,7 +31,7 @@ from ._levers.hardware import PRECISIONS
 # The defaults, chosen from measurements on public tables (docs/tabular.md).
 DEFAULTS = {
     "hidden_layer_sizes": (128, 128),
-    "n_ensemble": 8,
+    "n_ensemble": 4,
     "num_embedding": "piecewise_linear",
     "embedding_dim": 8,
     "n_bins": 16,
