@@ -138,11 +138,6 @@ def models(classification, seed):
             False),
         "TabularMLP": (lambda: (TabularMLPClassifier if clf else TabularMLPRegressor)(
             random_state=seed, device="cpu"), True),
-        # Its default trains in float32; the same network in float64, for the
-        # comparison (``--set tuning --models TabularMLP "TabularMLP float64"``).
-        "TabularMLP float64": (lambda: (TabularMLPClassifier if clf else
-                                        TabularMLPRegressor)(
-            random_state=seed, device="cpu", precision="float64"), True),
     }
     for label, params in VARIANTS.items():
         out[f"TabularMLP({label})"] = (
@@ -200,7 +195,7 @@ def evaluate(table, names, folds, seed):
                                                               random_state=seed)
     rows = {}
     for name, (make, raw) in models(classification, seed).items():
-        if (name not in names) if names else name == "TabularMLP float64":
+        if names and name not in names:
             continue
         scores, times = [], []
         for tr, te in splitter.split(X, y):

@@ -188,25 +188,23 @@ def paired_difference(a, b, test_train_ratio, resolution=0.0):
     return Paired(mean, mean - t * se, mean + t * se, float(p))
 
 
-#: The pair of metrics every row of the study shows, by task: name -> (function of
-#: ``(model, X, y)``, greater is better). Log loss reads the model's classes, so a
-#: test fold without some class still scores.
+#: The pair of metrics every row of the study shows, by task: name -> function of
+#: ``(model, X, y)`` (which way is better: :data:`SCORER_PAIRS`). Log loss reads the
+#: model's classes, so a test fold without some class still scores.
 PAIRS = {
     "classification": {
-        "accuracy": (lambda m, X, y: accuracy_score(y, m.predict(X)), True),
-        "log loss": (lambda m, X, y: log_loss(y, m.predict_proba(X), labels=m.classes_),
-                     False),
+        "accuracy": lambda m, X, y: accuracy_score(y, m.predict(X)),
+        "log loss": lambda m, X, y: log_loss(y, m.predict_proba(X), labels=m.classes_),
     },
     "regression": {
-        "R^2": (lambda m, X, y: r2_score(y, m.predict(X)), True),
-        "RMSE": (lambda m, X, y: root_mean_squared_error(y, m.predict(X)), False),
+        "R^2": lambda m, X, y: r2_score(y, m.predict(X)),
+        "RMSE": lambda m, X, y: root_mean_squared_error(y, m.predict(X)),
     },
 }
 
 #: scikit-learn scorer names that are a pair metric: scorer -> (pair metric, sign).
 SCORER_PAIRS = {"accuracy": ("accuracy", 1.0), "neg_log_loss": ("log loss", -1.0),
                 "r2": ("R^2", 1.0), "neg_root_mean_squared_error": ("RMSE", -1.0)}
-
 
 
 def check_scoring(scoring, task):
@@ -259,13 +257,13 @@ class Measure:
         """The decision scorer's value of ``model`` on ``(X, y)``."""
         if self.scoring in SCORER_PAIRS:
             name, sign = SCORER_PAIRS[self.scoring]
-            return sign * float(PAIRS[self.task][name][0](model, X, y))
+            return sign * float(PAIRS[self.task][name](model, X, y))
         return float(get_scorer(self.scoring)(model, X, y))
 
     def outer(self, model, X, y):
         """``(decision score, {pair metric: value})``; a metric that raises is NaN."""
         metrics = {}
-        for name, (func, _) in PAIRS[self.task].items():
+        for name, func in PAIRS[self.task].items():
             try:
                 metrics[name] = float(func(model, X, y))
             except Exception:  # noqa: BLE001 - a model without predict_proba, ...
@@ -279,8 +277,6 @@ class Measure:
         """A fitted network's own best validation score (accuracy or R^2), for a fit
         whose early-stopping rows the study did not choose; NaN without early
         stopping."""
-        if network is None:
-            return float("nan")
         score = network.best_validation_score_
         return float("nan") if score is None else float(score)
 

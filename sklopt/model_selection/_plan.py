@@ -9,6 +9,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..neural_network import (MLPClassifier, MLPRegressor, TabularMLPClassifier,
                               TabularMLPRegressor)
+from ..neural_network._tabular import DEFAULTS as TABULAR_DEFAULTS
 from ..preprocessing import (GaussianNoise, MinMaxScaler, SmoothClipScaler, SwapNoise,
                              TabularPreprocessor)
 from ._data import make_preprocessor
@@ -32,7 +33,8 @@ BUDGETS = {
 ABLATIONS = {
     "numerical embeddings": {"num_embedding": "none"},
     "the ensemble": {"n_ensemble": 1},
-    "the second layer": {"hidden_layer_sizes": (128,)},
+    # (its first hidden layer alone)
+    "the second layer": {"hidden_layer_sizes": TABULAR_DEFAULTS["hidden_layer_sizes"][:1]},
     "dropout": {"dropout": 0.0},
     "weight decay": {"alpha": 0.0},
     "early stopping": {"early_stopping": False},

@@ -388,7 +388,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
             everything.config, everything.model = saved_config, final[0][0]
             everything.seconds = final[0][3]
     if everything.model is not None and not runner.out_of_time():
-        student_row = _distillation_step(folds + [everything], folds, everything, X, y,
+        student_row = _distillation_step(folds, everything, X, y,
                                          classification, random_state,
                                          paired_difference, runner, measure)
         if student_row is not None:
@@ -591,7 +591,7 @@ def _verdict(paired, better, worse):
     return "within noise"
 
 
-def _distillation_step(walk, folds, everything, X, y, classification,
+def _distillation_step(folds, everything, X, y, classification,
                        random_state, paired_difference, runner, measure):
     """Distil each fold's running best into a student a quarter of its width (plain:
     no embedding, one member) and judge it against that teacher on the outer rows."""
@@ -602,7 +602,7 @@ def _distillation_step(walk, folds, everything, X, y, classification,
 
     small = smaller(everything.model)
     calls = []
-    for fold in walk:
+    for fold in folds + [everything]:
         # The student reads the teacher's fitted preprocessing (frozen): the same
         # inputs, and the columns dropped as IDs stay dropped on the transfer rows,
         # where copied names are no longer unique. Each fold's teacher has its own

@@ -43,13 +43,13 @@ def dropout_mask(shape, p, generator, dtype, device):
     if torch.device(device).type != "cpu":
         mask = torch.rand(shape, generator=generator, dtype=dtype, device=device) < keep
         return mask.to(dtype).div_(keep)
-    n = math.prod(shape)
-    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(generator=generator)
-    bits = bits.view(torch.int16)[:n].view(shape).bitwise_and_(_MASK_LEVELS - 1)
     threshold = max(1, round(keep * _MASK_LEVELS))
     if threshold >= _MASK_LEVELS:  # p < 1 / 65536: nothing dropped (and an int16
         # comparison with 32768 would wrap round)
         return torch.ones(shape, dtype=dtype)
+    n = math.prod(shape)
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(generator=generator)
+    bits = bits.view(torch.int16)[:n].view(shape).bitwise_and_(_MASK_LEVELS - 1)
     return (bits < threshold).to(dtype).mul_(_MASK_LEVELS / threshold)
 
 

@@ -92,7 +92,8 @@ class _BaseTabularMLP(DocLinkMixin, BaseEstimator):
         # validation loss keeps the best epoch.
         # 'auto' trains in float32: the preprocessing hands over float64, which would
         # train in float64 at about twice the time (benchmarks/bench_quality.py
-        # --set tuning --models TabularMLP "TabularMLP float64" compares both).
+        # --set tuning --models TabularMLP --variant precision="'float64'" compares
+        # both).
         precision = "float32" if self.precision == "auto" else self.precision
         params.update(early_stopping_on="loss", device=self.device,
                       precision=precision, random_state=self.random_state,

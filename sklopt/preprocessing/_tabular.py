@@ -401,7 +401,8 @@ class TabularPreprocessor(DocLinkMixin, TransformerMixin, BaseEstimator):
         # 10 us each, most of a one-row prediction); more rows column by column
         # (one object array of a large frame costs more than the arithmetic).
         cells = frame.to_numpy(dtype=object) if len(frame) <= _FEW_ROWS else None
-        position = {c: i for i, c in enumerate(frame.columns)}
+        position = (None if cells is None
+                    else {c: i for i, c in enumerate(frame.columns)})
         parts = []
         for name, pipe, columns in self.transformer_.transformers_:
             if pipe == "drop" or not len(columns):
