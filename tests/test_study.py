@@ -814,3 +814,11 @@ def test_the_readmes_commands_in_order_in_a_fresh_clone(tmp_path):
                             "cli_argument_errors or bad_csv or help_is_plain"],
                            cwd=clone, env=env, capture_output=True, text=True)
     assert tests.returncode == 0, tests.stdout[-2000:]
+
+
+def test_a_failed_first_fold_keeps_the_rows_metrics():
+    from sklopt.model_selection._study import _metrics
+
+    metrics = _metrics([{}, {"accuracy": 0.9, "log loss": 0.3}])
+    assert sorted(metrics) == ["accuracy", "log loss"]
+    np.testing.assert_array_equal(metrics["accuracy"], [np.nan, 0.9])

@@ -474,7 +474,7 @@ def run_study(X, y, *, task="classification", budget="quick", levers=None,
 
 def _metrics(per_fold):
     """``{pair metric: per-fold array}`` from the folds' metric dicts."""
-    names = [n for n in (per_fold[0] if per_fold else {})]
+    names = list(dict.fromkeys(n for m in per_fold for n in m))  # a failed fold: {}
     return {n: np.array([m.get(n, np.nan) for m in per_fold]) for n in names}
 
 
